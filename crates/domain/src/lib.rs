@@ -1,0 +1,21 @@
+//! Trygg's domain model.
+//!
+//! Types here are parsed once at the edge and trusted afterwards ("parse, don't
+//! validate"): a value of [`IdentityNumber`] is a valid personnummer or
+//! samordningsnummer, a [`PersonName`] is a non-empty name without control
+//! characters, and so on.
+//!
+//! Architecture invariant: this crate does no I/O and never reads the system
+//! clock. Time comes in through [`Clock`].
+
+pub mod clock;
+pub mod identity;
+pub mod ids;
+pub mod model;
+pub mod text;
+
+pub use clock::{Clock, ManualClock};
+pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};
+pub use ids::{CareRelationshipId, PersonId, RelativeId, StaffId, TenantId, UnitId};
+pub use model::*;
+pub use text::{Address, Email, FreeText, PersonName, Phone, TextError};

@@ -1,0 +1,110 @@
+//! The command line: `trygg serve`, `trygg admin …`, `trygg config …`.
+
+use crate::clock::SystemClock;
+use crate::config::{FileValues, GlobalArgs, GlobalSettings, ServeArgs};
+use crate::{admin, logging};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Trygg: secure welfare technology and digital care.
+#[derive(Debug, Parser)]
+#[command(name = "trygg", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// TOML config file (see `trygg config example`).
+    #[arg(long, env = "TRYGG_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (web UI, API).
+    Serve(ServeCmd),
+    /// Operators' tools: migrations, organisation, people, imports, keys.
+    Admin {
+        /// Admin command.
+        #[command(subcommand)]
+        command: admin::AdminCmd,
+    },
+    /// Configuration helpers.
+    Config {
+        /// Config command.
+        #[command(subcommand)]
+        command: ConfigCmd,
+    },
+}
+
+/// `trygg serve`.
+#[derive(Debug, Args)]
+pub struct ServeCmd {
+    /// Serve settings.
+    #[command(flatten)]
+    pub settings: ServeArgs,
+    /// Seed the fictional demo municipality "Exempelby kommun" (if not there yet).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// `trygg config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print a commented config file with every setting and its default.
+    Example,
+}
+
+/// Loads the config file (if any) and resolves the global settings.
+pub fn resolve_global(
+    cli_config: Option<&PathBuf>,
+    global: &GlobalArgs,
+) -> anyhow::Result<(FileValues, GlobalSettings)> {
+    let file = match cli_config {
+        Some(path) => FileValues::load(path)?,
+        None => FileValues::default(),
+    };
+    let settings = global.resolve(&file)?;
+    Ok((file, settings))
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Config {
+        command: ConfigCmd::Example,
+    } = &cli.command
+    {
+        print!("{}", crate::config::example_config());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (file, global) = resolve_global(cli.config.as_ref(), &cli.global)?;
+    logging::init(&global.log_level, global.log_format)?;
+    let clock = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve(cmd) => {
+            let settings = cmd.settings.resolve(&file)?;
+            settings.check()?;
+            let store = crate::open_store(&global, clock.clone()).await?;
+            tracing::info!(database = %global.database().describe(), "store open");
+            if cmd.demo {
+                crate::demo::seed(&store).await?;
+            }
+            let server = crate::server::Server::start(store.clone(), &settings).await?;
+            let scheme = if server.tls() { "https" } else { "http" };
+            eprintln!(
+                "Trygg is running at {scheme}://{} (Ctrl-C stops it)",
+                server.addr()
+            );
+            server.run_until_signal().await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command } => admin::run(command, &global, clock).await,
+        Command::Config { .. } => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,277 @@
+//! Demo data: the fictional municipality "Exempelby kommun", so a newcomer
+//! sees a living system. Everything here is invented: names are common Swedish
+//! names combined at random (fixed seed), identity numbers are generated with
+//! valid check digits and serial numbers 980–999, phone numbers come from the
+//! range the Swedish telecoms regulator reserves for fiction (070-174 06 05 to
+//! 070-174 06 99), addresses use the unused postcode area 999, and e-mail
+//! addresses the reserved `.example` domain.
+
+use time::{Date, Duration, Month};
+use trygg_domain::{
+    Address, CareParty, Email, HsaId, IdentityNumber, IdentityNumberKind, OrgNumber, Period,
+    PersonDetails, PersonName, Phone, RelativeDetails, Role, RoleAssignment, StaffDetails,
+    TenantKind,
+};
+use trygg_store::Store;
+
+/// The demo municipality's name.
+pub const NAME: &str = "Exempelby kommun";
+/// Its (fictional, checksum-valid) organisation number.
+pub const ORG_NUMBER: &str = "212000-9994";
+
+/// A small deterministic generator (SplitMix64): the demo is the same every time.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items.get(self.below(items.len())).copied().unwrap_or("")
+    }
+}
+
+const OLDER_GIVEN: &[&str] = &[
+    "Astrid", "Margit", "Ingrid", "Elsa", "Birgitta", "Gunnel", "Maj", "Signe", "Karin", "Ulla",
+    "Gösta", "Karl", "Sven", "Nils", "Bertil", "Erik", "Olle", "Rune", "Lennart", "Stig",
+];
+const YOUNGER_GIVEN: &[&str] = &[
+    "Sara", "Emma", "Linnea", "Fatima", "Amina", "Johanna", "Maria", "Elin", "Hanna", "Nora",
+    "Ahmed", "Jonas", "Mikael", "Oskar", "David", "Ali", "Johan", "Viktor", "Emil", "Daniel",
+];
+const FAMILY: &[&str] = &[
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Lindqvist",
+    "Berg",
+    "Lundgren",
+    "Holm",
+    "Ek",
+    "Sandberg",
+    "Hassan",
+    "Mohammed",
+    "Virtanen",
+    "Nyström",
+];
+const STREETS: &[&str] = &[
+    "Exempelvägen",
+    "Björkgatan",
+    "Storgatan",
+    "Kyrkvägen",
+    "Ängsvägen",
+    "Skolgatan",
+    "Tallstigen",
+];
+const RELATIONS: &[&str] = &[
+    "dotter", "son", "make", "maka", "barnbarn", "god man", "syster",
+];
+
+fn name(s: &str) -> anyhow::Result<PersonName> {
+    Ok(PersonName::parse(s)?)
+}
+
+fn phone(rng: &mut Rng) -> anyhow::Result<Phone> {
+    Ok(Phone::parse(&format!(
+        "070-174 06 {:02}",
+        5 + rng.below(95)
+    ))?)
+}
+
+fn identity(
+    rng: &mut Rng,
+    first_year: i32,
+    years: usize,
+    coordination: bool,
+) -> anyhow::Result<IdentityNumber> {
+    let year = first_year + i32::try_from(rng.below(years)).unwrap_or(0);
+    let month = Month::try_from(u8::try_from(1 + rng.below(12)).unwrap_or(1))?;
+    let day = u8::try_from(1 + rng.below(28)).unwrap_or(1);
+    let serial = u16::try_from(980 + rng.below(20)).unwrap_or(980);
+    let kind = if coordination {
+        IdentityNumberKind::Samordningsnummer
+    } else {
+        IdentityNumberKind::Personnummer
+    };
+    Ok(IdentityNumber::from_parts(
+        Date::from_calendar_date(year, month, day)?,
+        serial,
+        kind,
+    )?)
+}
+
+/// Seeds the demo municipality unless it is already there.
+pub async fn seed(store: &Store) -> anyhow::Result<()> {
+    if store.find_tenant(ORG_NUMBER).await.is_ok() {
+        tracing::info!("demo data already present");
+        return Ok(());
+    }
+    let mut rng = Rng(0x5452_5947_4721);
+    let org = OrgNumber::parse(ORG_NUMBER)?;
+    let now = store.clock().now();
+    let mut tx = store.begin().await?;
+    let tenant = tx.add_tenant(NAME, &org, TenantKind::Municipality).await?;
+    let t = tenant.id;
+    let hsa = |suffix: &str| HsaId::parse(&format!("SE2120009994-{suffix}"));
+    let top = tx
+        .add_unit(
+            t,
+            None,
+            "Vård- och omsorgsförvaltningen",
+            Some(&hsa("VOF")?),
+        )
+        .await?;
+    let north = tx
+        .add_unit(t, Some(top.id), "Hemtjänst Norr", Some(&hsa("HTN")?))
+        .await?;
+    let south = tx
+        .add_unit(t, Some(top.id), "Hemtjänst Söder", Some(&hsa("HTS")?))
+        .await?;
+    let alarm = tx
+        .add_unit(t, Some(top.id), "Larmcentralen", Some(&hsa("LC")?))
+        .await?;
+    let nursing = tx
+        .add_unit(t, Some(top.id), "Hemsjukvården", Some(&hsa("HSV")?))
+        .await?;
+    let home = tx
+        .add_unit(
+            t,
+            Some(top.id),
+            "Särskilt boende Björkhagen",
+            Some(&hsa("SBB")?),
+        )
+        .await?;
+
+    // 20 staff members: who works where, as what.
+    let staffing: [(&trygg_domain::Unit, Role, usize); 10] = [
+        (&alarm, Role::AlarmOperator, 3),
+        (&alarm, Role::UnitManager, 1),
+        (&north, Role::HomeCareStaff, 4),
+        (&south, Role::HomeCareStaff, 4),
+        (&home, Role::HomeCareStaff, 1),
+        (&nursing, Role::Nurse, 3),
+        (&north, Role::UnitManager, 1),
+        (&south, Role::UnitManager, 1),
+        (&top, Role::SecurityOfficer, 1),
+        (&top, Role::Administrator, 1),
+    ];
+    let mut north_staff = Vec::new();
+    let mut south_staff = Vec::new();
+    let mut n = 0;
+    for (unit, role, count) in staffing {
+        for _ in 0..count {
+            n += 1;
+            let given = rng.pick(YOUNGER_GIVEN);
+            let family = rng.pick(FAMILY);
+            let details = StaffDetails {
+                given_name: name(given)?,
+                family_name: name(family)?,
+                hsa_id: Some(hsa(&format!("P{n:04}"))?),
+                identity_number: Some(identity(&mut rng, 1965, 35, false)?),
+                email: Some(Email::parse(&format!(
+                    "{}.{}{n}@exempelby.example",
+                    given.to_lowercase(),
+                    family.to_lowercase()
+                ))?),
+                phone: Some(phone(&mut rng)?),
+            };
+            let id = tx.add_staff(t, &details).await?;
+            tx.assign_role(
+                t,
+                RoleAssignment {
+                    staff: id,
+                    unit: unit.id,
+                    role,
+                },
+            )
+            .await?;
+            if role == Role::HomeCareStaff && unit.id == north.id {
+                north_staff.push(id);
+            }
+            if role == Role::HomeCareStaff && unit.id == south.id {
+                south_staff.push(id);
+            }
+        }
+    }
+
+    // 50 persons receiving care, with relatives and care relationships.
+    let started = now - Duration::days(180);
+    let mut numbers = std::collections::HashSet::new();
+    let mut made = 0;
+    while made < 50 {
+        let number = identity(&mut rng, 1925, 26, made % 17 == 16)?;
+        if !numbers.insert(number.canonical()) {
+            continue;
+        }
+        made += 1;
+        let protected = made % 23 == 0;
+        let details = PersonDetails {
+            identity_number: number,
+            given_name: name(rng.pick(OLDER_GIVEN))?,
+            family_name: name(rng.pick(FAMILY))?,
+            address: Some(Address::parse(&format!(
+                "{} {}\n999 {:02} Exempelby",
+                rng.pick(STREETS),
+                1 + rng.below(60),
+                10 + rng.below(80)
+            ))?),
+            phone: Some(phone(&mut rng)?),
+            email: None,
+        };
+        let person = tx.add_person(t, &details, protected).await?;
+        let (unit, staff) = match made % 5 {
+            0 => (&home, &Vec::new()),
+            1 | 3 => (&north, &north_staff),
+            _ => (&south, &south_staff),
+        };
+        let always = Period::new(started, None)?;
+        tx.add_care_relationship(t, person, CareParty::Unit(unit.id), always)
+            .await?;
+        if !staff.is_empty() {
+            let contact = staff.get(rng.below(staff.len())).copied();
+            if let Some(contact) = contact {
+                tx.add_care_relationship(t, person, CareParty::Staff(contact), always)
+                    .await?;
+            }
+        }
+        if made % 5 != 0 {
+            // Safety alarm users: the alarm centre takes part in their care.
+            tx.add_care_relationship(t, person, CareParty::Unit(alarm.id), always)
+                .await?;
+        }
+        if made % 10 == 7 {
+            // A finished home-nursing period.
+            let period = Period::new(started, Some(now - Duration::days(30)))?;
+            tx.add_care_relationship(t, person, CareParty::Unit(nursing.id), period)
+                .await?;
+        }
+        for _ in 0..(made % 3) {
+            let relative = RelativeDetails {
+                given_name: name(rng.pick(YOUNGER_GIVEN))?,
+                family_name: name(rng.pick(FAMILY))?,
+                identity_number: Some(identity(&mut rng, 1955, 40, false)?),
+                relation: Some(name(rng.pick(RELATIONS))?),
+                phone: Some(phone(&mut rng)?),
+                email: None,
+            };
+            tx.add_relative(t, person, &relative).await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(tenant = %t, "seeded the demo municipality {NAME}");
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! `trygg`: one binary for the server, the operators' tools and the demo.
+
+use clap::Parser as _;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = trygg::cli::Cli::parse();
+    match trygg::cli::run(cli).await {
+        Ok(code) => code,
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

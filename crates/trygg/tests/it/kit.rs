@@ -1,0 +1,308 @@
+//! The test kit: fresh databases on both backends, a controlled clock, a real
+//! server on port 0, and the `trygg` binary.
+
+#![allow(dead_code)]
+
+use sqlx::Connection as _;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::Arc;
+use time::macros::datetime;
+use trygg::config::{FileValues, ServeArgs};
+use trygg::server::Server;
+use trygg_domain::{
+    IdentityNumber, IdentityNumberKind, ManualClock, OrgNumber, PersonDetails, PersonName, Tenant,
+    TenantKind,
+};
+use trygg_store::{Database, KeyConfig, Store, StoreOptions};
+
+/// Runs an async test body once per backend: `mod name { sqlite, postgres }`.
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($b:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($b: $crate::kit::Backend) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { run($crate::kit::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { run($crate::kit::Backend::Postgres).await }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The fixed start of every test's clock.
+pub fn start_time() -> time::OffsetDateTime {
+    datetime!(2026-06-01 08:00 UTC)
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TRYGG_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, empty database (and data folder) that is removed afterwards.
+pub struct TestDb {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>, // (database name, URL)
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("trygg_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run): {e}")
+                });
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let (base, _) = admin.rsplit_once('/').unwrap();
+                Some((name.clone(), format!("{base}/{name}")))
+            }
+        };
+        Self { backend, dir, pg }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.data_dir().join("trygg.key")
+    }
+
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.data_dir().join("trygg.sqlite3")
+    }
+
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|(_, url)| url.as_str())
+    }
+
+    pub fn database(&self) -> Database {
+        match &self.pg {
+            Some((_, url)) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.sqlite_file()),
+        }
+    }
+
+    /// Global flags that point the `trygg` binary at this database.
+    pub fn cli_args(&self) -> Vec<String> {
+        let mut args = vec!["--data-dir".to_owned(), self.data_dir().display().to_string()];
+        if let Some(url) = self.postgres_url() {
+            args.push("--database-url".to_owned());
+            args.push(url.to_owned());
+        }
+        args
+    }
+
+    /// Opens the store with the key file in the data folder.
+    pub async fn open(&self, clock: &ManualClock) -> Result<Store, trygg_store::StoreError> {
+        self.open_with(KeyConfig::File(self.key_file()), clock).await
+    }
+
+    pub async fn open_with(
+        &self,
+        keys: KeyConfig,
+        clock: &ManualClock,
+    ) -> Result<Store, trygg_store::StoreError> {
+        Store::open(
+            StoreOptions {
+                database: self.database(),
+                keys,
+                max_connections: 4,
+            },
+            Arc::new(clock.clone()),
+        )
+        .await
+    }
+
+    /// Raw access for assertions about what is stored (tests only).
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match &self.pg {
+            Some((_, url)) => url.clone(),
+            None => format!("sqlite://{}", self.sqlite_file().display()),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
+    }
+
+    /// Everything the database holds on disk, as bytes: the SQLite files, or a
+    /// `pg_dump` of the PostgreSQL database.
+    pub async fn raw_bytes(&self) -> Vec<u8> {
+        match &self.pg {
+            None => {
+                let mut all = Vec::new();
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let path = PathBuf::from(format!("{}{suffix}", self.sqlite_file().display()));
+                    if let Ok(bytes) = std::fs::read(&path) {
+                        all.extend(bytes);
+                    }
+                }
+                all
+            }
+            Some((_, url)) => {
+                let out = tokio::process::Command::new("pg_dump")
+                    .arg("--no-owner")
+                    .arg(format!("--dbname={url}"))
+                    .output()
+                    .await
+                    .expect("pg_dump is needed for the tests");
+                assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+                out.stdout
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// How binary data appears in [`TestDb::raw_bytes`]: as is in SQLite's
+    /// file, hex-encoded in a `pg_dump`.
+    pub fn as_stored(&self, bytes: &[u8]) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => bytes.to_vec(),
+            Backend::Postgres => bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((name, _)) = self.pg.take() {
+            let admin = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A clock at [`start_time`].
+pub fn clock() -> ManualClock {
+    ManualClock::new(start_time())
+}
+
+/// A store on a fresh database, with its clock.
+pub async fn store(backend: Backend) -> (TestDb, Store, ManualClock) {
+    let db = TestDb::new(backend).await;
+    let clock = clock();
+    let store = db.open(&clock).await.unwrap();
+    (db, store, clock)
+}
+
+/// A municipality to put things in.
+pub async fn tenant(store: &Store, org: &str) -> Tenant {
+    let mut tx = store.begin().await.unwrap();
+    let t = tx
+        .add_tenant("Testby kommun", &OrgNumber::parse(org).unwrap(), TenantKind::Municipality)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    t
+}
+
+/// A valid identity number born on `date` with `serial`.
+pub fn pnr(date: time::Date, serial: u16) -> IdentityNumber {
+    IdentityNumber::from_parts(date, serial, IdentityNumberKind::Personnummer).unwrap()
+}
+
+/// Person details with the given names and number.
+pub fn person(given: &str, family: &str, number: IdentityNumber) -> PersonDetails {
+    PersonDetails {
+        identity_number: number,
+        given_name: PersonName::parse(given).unwrap(),
+        family_name: PersonName::parse(family).unwrap(),
+        address: None,
+        phone: None,
+        email: None,
+    }
+}
+
+/// A running server on port 0 over a fresh database.
+pub struct TestApp {
+    pub db: TestDb,
+    pub store: Store,
+    pub clock: ManualClock,
+    pub server: Server,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let (db, store, clock) = store(backend).await;
+        let mut args = ServeArgs::default();
+        args.listen = Some("127.0.0.1:0".into());
+        args.shutdown_grace_secs = Some("2".into());
+        let settings = args.resolve(&FileValues::default()).unwrap();
+        let server = Server::start(store.clone(), &settings).await.unwrap();
+        let base = format!("http://{}", server.addr());
+        Self {
+            db,
+            store,
+            clock,
+            server,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Runs the `trygg` binary with `args` (plus the database's global flags).
+pub async fn trygg(db: &TestDb, args: &[&str]) -> Output {
+    trygg_env(db, args, &[]).await
+}
+
+/// Like [`trygg`] with extra environment variables.
+pub async fn trygg_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"));
+    cmd.args(db.cli_args()).args(args);
+    cmd.env_remove("TRYGG_MASTER_KEY").env_remove("TRYGG_CONFIG").env_remove("TRYGG_DATABASE_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Counts occurrences of `needle` in `haystack`.
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}

@@ -1,0 +1,15 @@
+//! Trygg's integration tests: one binary, real servers, real databases.
+//!
+//! Every storage test runs twice, on SQLite and on PostgreSQL, each in a fresh
+//! database (see [`kit`]). PostgreSQL is reached at `TRYGG_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); `.ci/run` makes
+//! sure it runs.
+
+mod kit;
+
+mod canary;
+mod cli;
+mod import;
+mod keys;
+mod server;
+mod storage;

@@ -1,0 +1,105 @@
+//! Trygg's HTTP edge.
+//!
+//! Architecture invariant: this is the only crate that knows HTTP. Handlers
+//! are thin: extract, call one function of the core, map the result. Errors
+//! become responses in exactly one place ([`error::WebError`]).
+
+pub mod error;
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use trygg_store::Store;
+
+pub use error::WebError;
+
+/// The request id header, set on every request and echoed on every response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+}
+
+/// Router options.
+#[derive(Clone, Copy, Debug)]
+pub struct RouterOptions {
+    /// Answer 408 after this long.
+    pub request_timeout: Duration,
+    /// Whether the server speaks TLS (adds HSTS).
+    pub tls: bool,
+}
+
+/// Every route, with the layers that apply to all of them.
+pub fn router(state: AppState, options: RouterOptions) -> Router {
+    let mut security_headers = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    if options.tls {
+        security_headers.push((header::STRICT_TRANSPORT_SECURITY, "max-age=63072000"));
+    }
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .with_state(state);
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings may carry personal data.
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout,
+            )),
+    )
+}
+
+/// Liveness: the process is up and serving.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers with the expected schema.
+async fn readyz(State(state): State<AppState>) -> Result<Response, WebError> {
+    state.store.ready().await.map_err(WebError::Unavailable)?;
+    Ok(Json(serde_json::json!({ "status": "ready" })).into_response())
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
+}
