@@ -401,6 +401,38 @@ impl<'de> Deserialize<'de> for IdentityNumber {
     }
 }
 
+/// `FromStr`, `Display` and serde (as a string, parsed on the way in) for an
+/// identifier newtype over `String` with a `parse` constructor.
+macro_rules! string_identifier {
+    ($t:ident, $e:ident) => {
+        impl FromStr for $t {
+            type Err = $e;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(deserializer)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------
 // HSA-id
 // ---------------------------------------------------------------------------
@@ -502,31 +534,7 @@ impl HsaId {
     }
 }
 
-impl FromStr for HsaId {
-    type Err = HsaIdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl fmt::Display for HsaId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for HsaId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for HsaId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+string_identifier!(HsaId, HsaIdError);
 
 // ---------------------------------------------------------------------------
 // Organisationsnummer
@@ -628,31 +636,7 @@ impl OrgNumber {
     }
 }
 
-impl FromStr for OrgNumber {
-    type Err = OrgNumberError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl fmt::Display for OrgNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for OrgNumber {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for OrgNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+string_identifier!(OrgNumber, OrgNumberError);
 
 // ---------------------------------------------------------------------------
 // Tests

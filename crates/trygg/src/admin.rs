@@ -247,6 +247,14 @@ pub enum RelativeCmd {
         #[arg(long)]
         email: Option<String>,
     },
+    /// List a person's relatives.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// Person (id or personnummer).
+        #[arg(long)]
+        person: String,
+    },
 }
 
 /// `admin care …`
@@ -271,6 +279,14 @@ pub enum CareCmd {
         /// End (exclusive): YYYY-MM-DD or RFC 3339; default open-ended.
         #[arg(long)]
         until: Option<String>,
+    },
+    /// List a person's care relationships.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// Person (id or personnummer).
+        #[arg(long)]
+        person: String,
     },
 }
 
@@ -599,34 +615,18 @@ async fn run_with_store(
             if let Some(e) = &p.details.email {
                 say!("e-mail:        {e}");
             }
-            for r in store.relatives(tenant.id, id).await? {
-                say!(
-                    "relative:      {} {} ({})",
-                    r.details.given_name,
-                    r.details.family_name,
-                    r.details.relation.as_ref().map_or("-", PersonName::as_str)
-                );
-            }
-            let units = store.unit_tree(tenant.id).await?;
-            for c in store.care_relationships(tenant.id, id).await? {
-                let party = match c.party {
-                    CareParty::Staff(s) => format!("staff {s}"),
-                    CareParty::Unit(u) => format!(
-                        "unit {}",
-                        units
-                            .iter()
-                            .find(|n| n.unit.id == u)
-                            .map_or("?", |n| n.unit.name.as_str())
-                    ),
-                };
-                let until = c
-                    .period
-                    .until()
-                    .and_then(|u| u.format(&Rfc3339).ok())
-                    .unwrap_or_else(|| "open".to_owned());
-                let from = c.period.from().format(&Rfc3339).unwrap_or_default();
-                say!("care:          {party} from {from} until {until}");
-            }
+            print_relatives(store, &tenant, id, "relative:      ").await?;
+            print_care(store, &tenant, id, "care:          ").await?;
+        }
+        AdminCmd::Relative(RelativeCmd::List { tenant, person }) => {
+            let tenant = store.find_tenant(&tenant.tenant).await?;
+            let id = find_person(store, &tenant, &person).await?;
+            print_relatives(store, &tenant, id, "").await?;
+        }
+        AdminCmd::Care(CareCmd::List { tenant, person }) => {
+            let tenant = store.find_tenant(&tenant.tenant).await?;
+            let id = find_person(store, &tenant, &person).await?;
+            print_care(store, &tenant, id, "").await?;
         }
         AdminCmd::Relative(RelativeCmd::Add {
             tenant,
@@ -777,4 +777,50 @@ async fn run_with_store(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn print_relatives(
+    store: &Store,
+    tenant: &Tenant,
+    person: PersonId,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    for r in store.relatives(tenant.id, person).await? {
+        say!(
+            "{prefix}{} {} ({})",
+            r.details.given_name,
+            r.details.family_name,
+            r.details.relation.as_ref().map_or("-", PersonName::as_str)
+        );
+    }
+    Ok(())
+}
+
+async fn print_care(
+    store: &Store,
+    tenant: &Tenant,
+    person: PersonId,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let units = store.unit_tree(tenant.id).await?;
+    for c in store.care_relationships(tenant.id, person).await? {
+        let party = match c.party {
+            CareParty::Staff(s) => format!("staff {s}"),
+            CareParty::Unit(u) => format!(
+                "unit {}",
+                units
+                    .iter()
+                    .find(|n| n.unit.id == u)
+                    .map_or("?", |n| n.unit.name.as_str())
+            ),
+        };
+        let until = c
+            .period
+            .until()
+            .and_then(|u| u.format(&Rfc3339).ok())
+            .unwrap_or_else(|| "open".to_owned());
+        let from = c.period.from().format(&Rfc3339).unwrap_or_default();
+        say!("{prefix}{party} from {from} until {until}");
+    }
+    Ok(())
 }

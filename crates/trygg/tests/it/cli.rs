@@ -6,13 +6,21 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 async fn ok(db: &TestDb, args: &[&str]) -> String {
     let out = trygg(db, args).await;
-    assert!(out.status.success(), "trygg {args:?} failed: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "trygg {args:?} failed: {}",
+        stderr(&out)
+    );
     stdout(&out)
 }
 
 async fn fails(db: &TestDb, args: &[&str]) -> String {
     let out = trygg(db, args).await;
-    assert!(!out.status.success(), "trygg {args:?} should fail: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "trygg {args:?} should fail: {}",
+        stdout(&out)
+    );
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -45,6 +53,10 @@ on_both_backends! {
         assert!(show.contains("relative:      Elva Tolvansson (dotter)"), "{show}");
         assert!(show.contains("unit Hemtjänst Norr from 2026-01-01T00:00:00Z until open"), "{show}");
         assert!(show.contains("until 2026-07-01T00:00:00Z"), "{show}");
+        let rels = ok(&db, &["admin", "relative", "list", "--tenant", tenant, "--person", "19121212-1212"]).await;
+        assert_eq!(rels, "Elva Tolvansson (dotter)\n");
+        let care = ok(&db, &["admin", "care", "list", "--tenant", tenant, "--person", "19121212-1212"]).await;
+        assert_eq!(care.lines().count(), 2, "{care}");
 
         // Erasure needs --yes, then the person is gone for good.
         let err = fails(&db, &["admin", "erase-person", "--tenant", tenant, "--person", "19121212-1212"]).await;
@@ -87,14 +99,20 @@ async fn an_unreachable_database_is_named_without_its_password() {
     let db = TestDb::new(Backend::Sqlite).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"))
         .args(["--data-dir", &db.data_dir().display().to_string()])
-        .args(["--database-url", "postgres://trygg:hemligt@127.0.0.1:9/trygg"])
+        .args([
+            "--database-url",
+            "postgres://trygg:hemligt@127.0.0.1:9/trygg",
+        ])
         .args(["admin", "tenant", "list"])
         .output()
         .await
         .unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("ST001") && err.contains("postgres://trygg:***@127.0.0.1:9/trygg"), "{err}");
+    assert!(
+        err.contains("ST001") && err.contains("postgres://trygg:***@127.0.0.1:9/trygg"),
+        "{err}"
+    );
     assert!(!err.contains("hemligt"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"))
@@ -102,22 +120,36 @@ async fn an_unreachable_database_is_named_without_its_password() {
         .output()
         .await
         .unwrap();
-    assert!(stderr(&out).contains("CF001 invalid value for database_url"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("CF001 invalid value for database_url"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
 async fn help_and_example_config_show_every_setting() {
     let run = |args: &'static [&'static str]| async move {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg")).args(args).output().await.unwrap();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"))
+            .args(args)
+            .output()
+            .await
+            .unwrap();
         assert!(out.status.success());
         stdout(&out)
     };
     let help = run(&["serve", "--help"]).await;
     let example = run(&["config", "example"]).await;
-    for name in trygg::config::GlobalArgs::NAMES.iter().chain(trygg::config::ServeArgs::NAMES) {
+    for name in trygg::config::GlobalArgs::NAMES
+        .iter()
+        .chain(trygg::config::ServeArgs::NAMES)
+    {
         let flag = format!("--{}", name.replace('_', "-"));
         assert!(help.contains(&flag), "serve --help lacks {flag}");
-        assert!(example.contains(&format!("#{name} = ")), "example lacks {name}");
+        assert!(
+            example.contains(&format!("#{name} = ")),
+            "example lacks {name}"
+        );
     }
     assert!(help.contains("TRYGG_DATA_DIR") && help.contains("TRYGG_LISTEN"));
 }
@@ -126,10 +158,19 @@ async fn help_and_example_config_show_every_setting() {
 async fn serve_with_demo_data_answers_and_stops_gracefully() {
     let db = TestDb::new(Backend::Sqlite).await;
     let config = db.dir.path().join("trygg.toml");
-    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nshutdown_grace_secs = 5\n").unwrap();
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nshutdown_grace_secs = 5\n",
+    )
+    .unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"))
         .args(["--config", &config.display().to_string()])
-        .args(["serve", "--demo", "--data-dir", &db.data_dir().display().to_string()])
+        .args([
+            "serve",
+            "--demo",
+            "--data-dir",
+            &db.data_dir().display().to_string(),
+        ])
         .env("TRYGG_LOG_FORMAT", "json")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -159,21 +200,34 @@ async fn serve_with_demo_data_answers_and_stops_gracefully() {
     let t = store.find_tenant(trygg::demo::ORG_NUMBER).await.unwrap();
     let counts = store.counts(t.id).await.unwrap();
     assert_eq!((counts.units, counts.staff, counts.persons), (6, 20, 50));
-    assert!(counts.relatives > 20 && counts.care_relationships > 100, "{counts:?}");
+    assert!(
+        counts.relatives > 20 && counts.care_relationships > 100,
+        "{counts:?}"
+    );
     trygg::demo::seed(&store).await.unwrap();
     assert_eq!(store.counts(t.id).await.unwrap(), counts);
     store.close().await;
 
     let pid = child.id().unwrap().to_string();
-    let status = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     assert!(status.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exit on SIGTERM: {status:?}");
     while let Ok(Some(line)) = lines.next_line().await {
         log.push(line);
     }
     let joined = log.join("\n");
-    assert!(joined.contains("\"request_id\":\"") && joined.contains(&id), "{joined}");
+    assert!(
+        joined.contains("\"request_id\":\"") && joined.contains(&id),
+        "{joined}"
+    );
     assert!(joined.contains("server stopped"), "{joined}");
     assert!(client.get(format!("{url}/healthz")).send().await.is_err());
 }

@@ -7,8 +7,24 @@ use crate::kit::*;
 async fn setup(backend: Backend) -> TestDb {
     let db = TestDb::new(backend).await;
     for args in [
-        &["admin", "tenant", "add", "--name", "Exempelby kommun", "--org-number", "212000-9994"][..],
-        &["admin", "unit", "add", "--tenant", "212000-9994", "--name", "Hemtjänst Norr"][..],
+        &[
+            "admin",
+            "tenant",
+            "add",
+            "--name",
+            "Exempelby kommun",
+            "--org-number",
+            "212000-9994",
+        ][..],
+        &[
+            "admin",
+            "unit",
+            "add",
+            "--tenant",
+            "212000-9994",
+            "--name",
+            "Hemtjänst Norr",
+        ][..],
     ] {
         let out = trygg(&db, args).await;
         assert!(out.status.success(), "{}", stderr(&out));

@@ -64,9 +64,11 @@ impl TestDb {
             Backend::Postgres => {
                 let admin = postgres_admin_url();
                 let name = format!("trygg_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run): {e}")
-                });
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is needed for the tests (run .ci/run): {e}")
+                    });
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut conn)
                     .await
@@ -104,7 +106,10 @@ impl TestDb {
 
     /// Global flags that point the `trygg` binary at this database.
     pub fn cli_args(&self) -> Vec<String> {
-        let mut args = vec!["--data-dir".to_owned(), self.data_dir().display().to_string()];
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.data_dir().display().to_string(),
+        ];
         if let Some(url) = self.postgres_url() {
             args.push("--database-url".to_owned());
             args.push(url.to_owned());
@@ -114,7 +119,8 @@ impl TestDb {
 
     /// Opens the store with the key file in the data folder.
     pub async fn open(&self, clock: &ManualClock) -> Result<Store, trygg_store::StoreError> {
-        self.open_with(KeyConfig::File(self.key_file()), clock).await
+        self.open_with(KeyConfig::File(self.key_file()), clock)
+            .await
     }
 
     pub async fn open_with(
@@ -164,7 +170,11 @@ impl TestDb {
                     .output()
                     .await
                     .expect("pg_dump is needed for the tests");
-                assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 out.stdout
             }
         }
@@ -177,7 +187,11 @@ impl TestDb {
     pub fn as_stored(&self, bytes: &[u8]) -> Vec<u8> {
         match self.backend {
             Backend::Sqlite => bytes.to_vec(),
-            Backend::Postgres => bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes(),
+            Backend::Postgres => bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes(),
         }
     }
 }
@@ -187,7 +201,10 @@ impl Drop for TestDb {
         if let Some((name, _)) = self.pg.take() {
             let admin = postgres_admin_url();
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
                         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -220,7 +237,11 @@ pub async fn store(backend: Backend) -> (TestDb, Store, ManualClock) {
 pub async fn tenant(store: &Store, org: &str) -> Tenant {
     let mut tx = store.begin().await.unwrap();
     let t = tx
-        .add_tenant("Testby kommun", &OrgNumber::parse(org).unwrap(), TenantKind::Municipality)
+        .add_tenant(
+            "Testby kommun",
+            &OrgNumber::parse(org).unwrap(),
+            TenantKind::Municipality,
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -257,9 +278,11 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         let (db, store, clock) = store(backend).await;
-        let mut args = ServeArgs::default();
-        args.listen = Some("127.0.0.1:0".into());
-        args.shutdown_grace_secs = Some("2".into());
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            shutdown_grace_secs: Some("2".into()),
+            ..Default::default()
+        };
         let settings = args.resolve(&FileValues::default()).unwrap();
         let server = Server::start(store.clone(), &settings).await.unwrap();
         let base = format!("http://{}", server.addr());
@@ -287,7 +310,9 @@ pub async fn trygg(db: &TestDb, args: &[&str]) -> Output {
 pub async fn trygg_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_trygg"));
     cmd.args(db.cli_args()).args(args);
-    cmd.env_remove("TRYGG_MASTER_KEY").env_remove("TRYGG_CONFIG").env_remove("TRYGG_DATABASE_URL");
+    cmd.env_remove("TRYGG_MASTER_KEY")
+        .env_remove("TRYGG_CONFIG")
+        .env_remove("TRYGG_DATABASE_URL");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -304,5 +329,8 @@ pub fn stderr(out: &Output) -> String {
 
 /// Counts occurrences of `needle` in `haystack`.
 pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }

@@ -5,6 +5,14 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); `.ci/run` makes
 //! sure it runs.
 
+// Test code: failing loudly is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod kit;
 
 mod canary;

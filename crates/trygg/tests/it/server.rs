@@ -34,14 +34,27 @@ on_both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_get_a_coded_error_with_security_headers() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let res = app.client.get(app.url("/nope?personnummer=191212121212")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/nope?personnummer=191212121212"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
-    assert!(!h.contains_key("strict-transport-security"), "no HSTS over plain HTTP");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(
+        !h.contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["code"], "WB404");
     app.server.shutdown().await.unwrap();
@@ -50,45 +63,84 @@ async fn unknown_routes_get_a_coded_error_with_security_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_local_certificate() {
     let (db, store, _clock) = store(Backend::Sqlite).await;
-    let certs = trygg::devcert::generate(&db.dir.path().join("tls"), &["localhost".to_owned()]).unwrap();
+    let certs =
+        trygg::devcert::generate(&db.dir.path().join("tls"), &["localhost".to_owned()]).unwrap();
     // The private key is private; the files are never overwritten.
     use std::os::unix::fs::PermissionsExt as _;
-    assert_eq!(std::fs::metadata(&certs.key).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(trygg::devcert::generate(&db.dir.path().join("tls"), &["localhost".to_owned()]).is_err());
+    assert_eq!(
+        std::fs::metadata(&certs.key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        trygg::devcert::generate(&db.dir.path().join("tls"), &["localhost".to_owned()]).is_err()
+    );
 
-    let mut args = ServeArgs::default();
-    args.listen = Some("127.0.0.1:0".into());
-    args.tls_cert = Some(certs.cert.display().to_string());
-    args.tls_key = Some(certs.key.display().to_string());
+    let mut args = ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        tls_cert: Some(certs.cert.display().to_string()),
+        tls_key: Some(certs.key.display().to_string()),
+        ..Default::default()
+    };
     let settings = args.resolve(&FileValues::default()).unwrap();
     let server = Server::start(store, &settings).await.unwrap();
     let port = server.addr().port();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&certs.ca_cert).unwrap()).unwrap();
-    let client = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
-    let res = client.get(format!("https://localhost:{port}/healthz")).send().await.unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["strict-transport-security"], "max-age=63072000");
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=63072000"
+    );
     // Plain HTTP to the TLS port gets nothing.
-    assert!(reqwest::Client::new().get(format!("http://localhost:{port}/healthz")).send().await.is_err());
+    assert!(
+        reqwest::Client::new()
+            .get(format!("http://localhost:{port}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
     // A client that does not trust the local CA refuses the connection.
-    let untrusting = reqwest::Client::builder().tls_certs_only([]).build().unwrap();
-    assert!(untrusting.get(format!("https://localhost:{port}/healthz")).send().await.is_err());
+    let untrusting = reqwest::Client::builder()
+        .tls_certs_only([])
+        .build()
+        .unwrap();
+    assert!(
+        untrusting
+            .get(format!("https://localhost:{port}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
     server.shutdown().await.unwrap();
 
     // A missing key is a clear startup error.
     args.tls_key = Some(db.dir.path().join("missing.pem").display().to_string());
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let err = Server::start(db.open(&clock()).await.unwrap(), &settings).await.unwrap_err();
+    let err = Server::start(db.open(&clock()).await.unwrap(), &settings)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("SV001"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_port_is_a_clear_error() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let mut args = ServeArgs::default();
-    args.listen = Some(app.server.addr().to_string());
+    let args = ServeArgs {
+        listen: Some(app.server.addr().to_string()),
+        ..Default::default()
+    };
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let err = Server::start(app.store.clone(), &settings).await.unwrap_err();
+    let err = Server::start(app.store.clone(), &settings)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("SV002"), "{err}");
     app.server.shutdown().await.unwrap();
 }
