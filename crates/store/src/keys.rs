@@ -335,6 +335,7 @@ impl Store {
             if rows.is_empty() {
                 break;
             }
+            let before = count;
             let mut tx = self.begin().await?;
             for row in rows {
                 let id: String = row.try_get(0)?;
@@ -357,6 +358,14 @@ impl Store {
                 count += done.rows_affected();
             }
             tx.commit().await?;
+            if count == before {
+                // Every row of the batch changed under us (another rotation?):
+                // stop rather than spin; running again finishes the job.
+                return Err(StoreError::Schema(
+                    "key rotation made no progress: is another rotation running? Run it again"
+                        .into(),
+                ));
+            }
         }
         let rows = sqlx::query("SELECT name, kek_id, wrapped FROM key_domains WHERE kek_id <> $1")
             .bind(active.as_str())

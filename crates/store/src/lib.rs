@@ -226,6 +226,15 @@ async fn connect(database: &Database, max_connections: u32) -> Result<(AnyPool, 
         .acquire_timeout(Duration::from_secs(10));
     match database {
         Database::Sqlite(path) => {
+            let text = path.display().to_string();
+            if text.contains(['?', '#']) {
+                return Err(StoreError::Unreachable {
+                    location,
+                    source: sqlx::Error::Configuration(
+                        "the SQLite path must not contain '?' or '#'".into(),
+                    ),
+                });
+            }
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| unreachable(sqlx::Error::Io(e)))?;
             }

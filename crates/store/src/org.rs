@@ -1,7 +1,7 @@
 //! Tenants, units and role assignments (organisation data, not personal data).
 
 use crate::error::constraint;
-use crate::{Result, Store, StoreError, Tx, from_ms, ms};
+use crate::{Result, Store, StoreError, Tx, ms};
 use sqlx::{AnyConnection, Row as _, any::AnyRow};
 use trygg_domain::{
     HsaId, OrgNumber, Role, RoleAssignment, StaffId, Tenant, TenantId, TenantKind, Unit, UnitId,
@@ -235,8 +235,8 @@ impl Store {
         .map(unit_from_row)
         .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(units.len());
-        let mut stack: Vec<(Option<UnitId>, usize)> = vec![(None, 0)];
-        // Iterative depth-first walk; a cycle cannot arise (parents exist first).
+        // Depth-first; a cycle cannot arise (a parent exists before its
+        // children), and the depth is capped all the same.
         fn walk(units: &[Unit], parent: Option<UnitId>, depth: usize, out: &mut Vec<UnitNode>) {
             for u in units.iter().filter(|u| u.parent == parent) {
                 out.push(UnitNode {
@@ -248,7 +248,6 @@ impl Store {
                 }
             }
         }
-        stack.clear();
         walk(&units, None, 0, &mut out);
         Ok(out)
     }
@@ -314,9 +313,4 @@ impl Store {
             care_relationships: row.try_get(4)?,
         })
     }
-}
-
-#[allow(dead_code)]
-pub(crate) fn created(row: &AnyRow) -> Result<time::OffsetDateTime> {
-    from_ms(row.try_get("created_at")?)
 }

@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::time::Duration;
 use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -23,6 +24,9 @@ pub use error::WebError;
 
 /// The request id header, set on every request and echoed on every response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Largest request body accepted (routes that need more set their own limit).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What handlers share.
 #[derive(Clone, Debug)]
@@ -68,6 +72,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
     }
     router.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::map_request(drop_bad_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -85,8 +90,27 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 options.request_timeout,
-            )),
+            ))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
+}
+
+/// A caller may bring its own request id (a proxy's, say) only if it is short
+/// and plain; anything else is replaced, so logs cannot be forged through it.
+async fn drop_bad_request_id<B>(mut req: Request<B>) -> Request<B> {
+    let acceptable = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|s| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    if !acceptable {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
 }
 
 /// Liveness: the process is up and serving.

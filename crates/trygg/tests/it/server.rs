@@ -19,6 +19,15 @@ on_both_backends! {
         // A caller's request id is kept.
         let res = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
         assert_eq!(res.headers()["x-request-id"], "abc-123");
+        // ...but not one that could forge log lines.
+        for bad in ["a b\"}{\"level\":\"ERROR", &"x".repeat(65), ""] {
+            let res = app.client.get(app.url("/healthz")).header("x-request-id", bad).send().await.unwrap();
+            let got = res.headers()["x-request-id"].to_str().unwrap();
+            assert!(got != bad && uuid::Uuid::parse_str(got).is_ok(), "{bad:?} -> {got:?}");
+        }
+        // Oversized bodies are refused before anyone reads them.
+        let res = app.client.post(app.url("/healthz")).body(vec![b'x'; 100 * 1024]).send().await.unwrap();
+        assert_eq!(res.status(), 413);
 
         // When the database goes away, readiness says so (and tells little).
         app.store.close().await;
