@@ -8,12 +8,14 @@
 //! Architecture invariant: this crate does no I/O and never reads the system
 //! clock. Time comes in through [`Clock`].
 
+pub mod auth;
 pub mod clock;
 pub mod identity;
 pub mod ids;
 pub mod model;
 pub mod text;
 
+pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
 pub use clock::{Clock, ManualClock};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};
 pub use ids::{CareRelationshipId, PersonId, RelativeId, StaffId, TenantId, UnitId};

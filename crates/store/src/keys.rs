@@ -43,6 +43,8 @@ impl std::fmt::Debug for KeyConfig {
 }
 
 const BLIND_INDEX_DOMAIN: &str = "blind-index";
+/// Seals small secrets that are not personal data (TOTP seeds).
+const SECRETS_DOMAIN: &str = "secrets";
 
 fn domain_context(name: &str) -> Vec<u8> {
     format!("key-domain/{name}").into_bytes()
@@ -56,6 +58,7 @@ pub(crate) struct KeyService {
     ring: RwLock<Arc<Keyring>>,
     file: Option<(PathBuf, Mutex<Option<SystemTime>>)>,
     blind: BlindIndexKey,
+    secrets: DataKey,
 }
 
 impl std::fmt::Debug for KeyService {
@@ -115,44 +118,11 @@ impl KeyService {
             KeyConfig::Environment(text) => Keyring::parse(&text, KeySource::Environment)?,
             KeyConfig::Memory(ring) => ring,
         };
-        let blind_key = match existing {
-            Some(row) => {
-                let wrapped = WrappedKey {
-                    kek_id: KekId::from_stored(&row.try_get::<String, _>(0)?),
-                    bytes: row.try_get(1)?,
-                };
-                unwrap_domain(&ring, &wrapped)?
-            }
-            None => {
-                let key = DataKey::generate()?;
-                let wrapped = ring.wrap(&key, &domain_context(BLIND_INDEX_DOMAIN))?;
-                // Two nodes may start at once: the first insert wins and the
-                // other re-reads (and fails if its keys differ).
-                sqlx::query(
-                    "INSERT INTO key_domains (name, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(BLIND_INDEX_DOMAIN)
-                .bind(wrapped.kek_id.as_str())
-                .bind(wrapped.bytes.clone())
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-                let row = sqlx::query("SELECT kek_id, wrapped FROM key_domains WHERE name = $1")
-                    .bind(BLIND_INDEX_DOMAIN)
-                    .fetch_one(pool)
-                    .await?;
-                let stored = WrappedKey {
-                    kek_id: KekId::from_stored(&row.try_get::<String, _>(0)?),
-                    bytes: row.try_get(1)?,
-                };
-                if stored == wrapped {
-                    key
-                } else {
-                    unwrap_domain(&ring, &stored)?
-                }
-            }
-        };
+        if existing.is_none() {
+            tracing::info!("initialising key domains");
+        }
+        let blind_key = load_or_create_domain(pool, &ring, BLIND_INDEX_DOMAIN, now_ms).await?;
+        let secrets = load_or_create_domain(pool, &ring, SECRETS_DOMAIN, now_ms).await?;
         let file = path.map(|p| {
             let m = mtime(&p);
             (p, Mutex::new(m))
@@ -161,6 +131,7 @@ impl KeyService {
             ring: RwLock::new(Arc::new(ring)),
             file,
             blind: BlindIndexKey::from_data_key(&blind_key),
+            secrets,
         })
     }
 
@@ -192,6 +163,11 @@ impl KeyService {
         Ok(true)
     }
 
+    /// The key that seals small non-personal secrets (TOTP seeds).
+    pub(crate) fn secrets(&self) -> &DataKey {
+        &self.secrets
+    }
+
     pub(crate) fn blind_index(&self, parts: &[&[u8]]) -> Vec<u8> {
         self.blind.digest(parts).to_vec()
     }
@@ -213,8 +189,51 @@ impl KeyService {
     }
 }
 
-fn unwrap_domain(ring: &Keyring, wrapped: &WrappedKey) -> Result<DataKey> {
-    match ring.unwrap(wrapped, &domain_context(BLIND_INDEX_DOMAIN)) {
+async fn load_or_create_domain(
+    pool: &AnyPool,
+    ring: &Keyring,
+    name: &str,
+    now_ms: i64,
+) -> Result<DataKey> {
+    let read = || async {
+        let row = sqlx::query("SELECT kek_id, wrapped FROM key_domains WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|row| {
+            Ok::<_, StoreError>(WrappedKey {
+                kek_id: KekId::from_stored(&row.try_get::<String, _>(0)?),
+                bytes: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    };
+    if let Some(stored) = read().await? {
+        return unwrap_domain(ring, name, &stored);
+    }
+    let key = DataKey::generate()?;
+    let wrapped = ring.wrap(&key, &domain_context(name))?;
+    // Two nodes may start at once: the first insert wins and the other
+    // re-reads (and fails if its keys differ).
+    sqlx::query(
+        "INSERT INTO key_domains (name, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(wrapped.kek_id.as_str())
+    .bind(wrapped.bytes.clone())
+    .bind(now_ms)
+    .execute(pool)
+    .await?;
+    match read().await? {
+        Some(stored) if stored == wrapped => Ok(key),
+        Some(stored) => unwrap_domain(ring, name, &stored),
+        None => Err(StoreError::Schema(format!("key domain {name} vanished"))),
+    }
+}
+
+fn unwrap_domain(ring: &Keyring, name: &str, wrapped: &WrappedKey) -> Result<DataKey> {
+    match ring.unwrap(wrapped, &domain_context(name)) {
         Ok(key) => Ok(key),
         Err(CryptoError::UnknownKek(_) | CryptoError::Decrypt) => Err(StoreError::WrongKey {
             expected: wrapped.kek_id.to_string(),

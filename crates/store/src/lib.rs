@@ -9,6 +9,7 @@
 //!   placeholders, `CAST()` rather than `::`); only migrations differ.
 //! * Writes that belong together run in one [`Tx`].
 
+mod auth;
 mod error;
 pub mod keys;
 mod migrate;
@@ -16,6 +17,7 @@ mod org;
 mod people;
 mod seal;
 
+pub use auth::{SessionRecord, StoredPasskey};
 pub use error::{Result, StoreError};
 pub use keys::KeyConfig;
 pub use migrate::latest_version;

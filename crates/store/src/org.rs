@@ -182,6 +182,11 @@ impl Tx<'_> {
         .bind(ms(self.now()))
         .execute(&mut *self.tx)
         .await?;
+        // A change of roles takes effect at once: the staff member logs in again.
+        sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+            .bind(assignment.staff.to_string())
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

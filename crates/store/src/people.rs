@@ -73,7 +73,7 @@ async fn check_person_in_tenant(
 }
 
 impl Store {
-    fn identity_bidx(&self, tenant: TenantId, id: &IdentityNumber) -> Vec<u8> {
+    pub(crate) fn identity_bidx(&self, tenant: TenantId, id: &IdentityNumber) -> Vec<u8> {
         self.keys.blind_index(&[
             b"identity-number",
             tenant.to_string().as_bytes(),
@@ -81,7 +81,7 @@ impl Store {
         ])
     }
 
-    fn hsa_bidx(&self, tenant: TenantId, id: &HsaId) -> Vec<u8> {
+    pub(crate) fn hsa_bidx(&self, tenant: TenantId, id: &HsaId) -> Vec<u8> {
         self.keys.blind_index(&[
             b"hsa-id",
             tenant.to_string().as_bytes(),

@@ -73,6 +73,14 @@ pub enum AdminCmd {
         #[arg(long)]
         purge_retired: bool,
     },
+    /// Create the local bootstrap administrator (password + TOTP; reaches no
+    /// personal data). The password is read from TRYGG_BOOTSTRAP_PASSWORD or
+    /// standard input.
+    BootstrapAdmin {
+        /// User name.
+        #[arg(long, default_value = "admin")]
+        name: String,
+    },
     /// Make a local CA and server certificate for trying HTTPS on this machine.
     DevCert {
         /// Folder to write ca.pem, cert.pem and key.pem to.
@@ -758,6 +766,42 @@ async fn run_with_store(
             }
             store.erase_person(tenant.id, id).await?;
             say!("Person {id} erased: the data key is destroyed.");
+        }
+        AdminCmd::BootstrapAdmin { name } => {
+            let password = match std::env::var("TRYGG_BOOTSTRAP_PASSWORD") {
+                Ok(p) => zeroize::Zeroizing::new(p),
+                Err(_) => {
+                    eprintln!(
+                        "Password for {name} (at least {} characters):",
+                        trygg_auth::password::MIN_LEN
+                    );
+                    let mut line = zeroize::Zeroizing::new(String::new());
+                    std::io::stdin().read_line(&mut line)?;
+                    zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
+                }
+            };
+            let pw = password.clone();
+            let hash =
+                tokio::task::spawn_blocking(move || trygg_auth::password::hash(&pw)).await??;
+            let totp = trygg_auth::Totp::generate()?;
+            store
+                .create_bootstrap_admin(&name, &hash, totp.secret())
+                .await?;
+            let uri = totp.uri("Trygg", &name);
+            say!(
+                "Bootstrap administrator {name:?} created. It can log in at /login/bootstrap and reaches no personal data."
+            );
+            say!("Add this to an authenticator app (scan or type the secret):");
+            if let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) {
+                say!(
+                    "{}",
+                    code.render::<qrcode::render::unicode::Dense1x2>()
+                        .quiet_zone(true)
+                        .build()
+                );
+            }
+            say!("secret: {}", totp.secret_base32());
+            say!("uri:    {uri}");
         }
         AdminCmd::RotateKeys { purge_retired } => {
             let report = store.rotate_keys(purge_retired).await?;

@@ -94,13 +94,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if cmd.demo {
                 crate::demo::seed(&store).await?;
             }
-            let server = crate::server::Server::start(store.clone(), &settings).await?;
+            let (methods, simulator) =
+                crate::server::login_methods(&store, &settings, cmd.demo).await?;
+            let server = crate::server::Server::start(store.clone(), &settings, methods).await?;
             let scheme = if server.tls() { "https" } else { "http" };
             eprintln!(
                 "Trygg is running at {scheme}://{} (Ctrl-C stops it)",
                 server.addr()
             );
             server.run_until_signal().await?;
+            if let Some(simulator) = simulator {
+                simulator.shutdown().await;
+            }
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

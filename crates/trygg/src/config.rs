@@ -136,6 +136,24 @@ impl SettingValue for DatabaseUrl {
     }
 }
 
+/// The public origin, `scheme://host[:port]`, without a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(pub String);
+
+impl SettingValue for PublicUrl {
+    fn parse_setting(s: &str) -> Result<Self, String> {
+        let s = s.trim().trim_end_matches('/');
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .ok_or("expected http:// or https://")?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err("expected scheme://host[:port] with no path".to_owned());
+        }
+        Ok(PublicUrl(s.to_owned()))
+    }
+}
+
 /// Values from a TOML config file, as text, by setting name.
 #[derive(Debug, Default)]
 pub struct FileValues {
@@ -316,8 +334,18 @@ settings! {
             "PEM certificate chain; with tls_key, the server speaks HTTPS only. See `trygg admin dev-cert`.";
         tls_key: Option<PathBuf> = "", env "TRYGG_TLS_KEY",
             "PEM private key for tls_cert.";
+        public_url: Option<PublicUrl> = "", env "TRYGG_PUBLIC_URL",
+            "The address browsers use, scheme://host[:port] (e.g. https://trygg.exempelby.se). Unset: taken from each request's Host.";
         allow_plain_http: bool = "false", env "TRYGG_ALLOW_PLAIN_HTTP",
             "Allow plain HTTP on a non-loopback address (only behind a proxy that terminates TLS).";
+        bankid_url: Option<String> = "", env "TRYGG_BANKID_URL",
+            "BankID relying-party API base URL (https://appapi2.bankid.com for production). Unset: no BankID, except with --demo, which starts the BankID simulator.";
+        bankid_client_cert: Option<PathBuf> = "", env "TRYGG_BANKID_CLIENT_CERT",
+            "PEM client certificate for BankID's mutual TLS.";
+        bankid_client_key: Option<PathBuf> = "", env "TRYGG_BANKID_CLIENT_KEY",
+            "PEM private key of bankid_client_cert.";
+        bankid_ca: Option<PathBuf> = "", env "TRYGG_BANKID_CA",
+            "PEM certificate authority to trust for the BankID API (BankID's own CA).";
         shutdown_grace_secs: u64 = "10", env "TRYGG_SHUTDOWN_GRACE_SECS",
             "Seconds to let open requests finish after SIGTERM or Ctrl-C.";
         request_timeout_secs: u64 = "30", env "TRYGG_REQUEST_TIMEOUT_SECS",

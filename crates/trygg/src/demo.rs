@@ -275,3 +275,66 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     tracing::info!(tenant = %t, "seeded the demo municipality {NAME}");
     Ok(())
 }
+
+/// Who can "sign in with BankID" in the demo: staff in every role, persons
+/// receiving care and relatives of the demo municipality, named with their
+/// role so a newcomer knows whom they are choosing.
+pub async fn identities(store: &Store) -> anyhow::Result<Vec<trygg_bankid::DemoIdentity>> {
+    let Ok(tenant) = store.find_tenant(ORG_NUMBER).await else {
+        return Ok(Vec::new());
+    };
+    let units = store.unit_tree(tenant.id).await?;
+    let mut out = Vec::new();
+    let mut roles_seen = Vec::new();
+    for staff in store.staff(tenant.id).await? {
+        let roles = store.roles_of(staff.id).await?;
+        let Some(first) = roles.first() else { continue };
+        if roles_seen.contains(&first.role) {
+            continue;
+        }
+        roles_seen.push(first.role);
+        let Some(number) = staff.details.identity_number else {
+            continue;
+        };
+        let unit = units
+            .iter()
+            .find(|u| u.unit.id == first.unit)
+            .map_or("", |u| u.unit.name.as_str());
+        out.push(trygg_bankid::DemoIdentity {
+            personal_number: number,
+            given_name: staff.details.given_name.as_str().to_owned(),
+            surname: format!(
+                "{} (personal: {}, {unit})",
+                staff.details.family_name, first.role
+            ),
+        });
+    }
+    let persons = store.persons(tenant.id).await?;
+    for person in persons.iter().filter(|p| !p.protected_identity).take(4) {
+        out.push(trygg_bankid::DemoIdentity {
+            personal_number: person.details.identity_number,
+            given_name: person.details.given_name.as_str().to_owned(),
+            surname: format!("{} (brukare)", person.details.family_name),
+        });
+    }
+    'relatives: for person in &persons {
+        for relative in store.relatives(tenant.id, person.id).await? {
+            if let Some(number) = relative.details.identity_number {
+                out.push(trygg_bankid::DemoIdentity {
+                    personal_number: number,
+                    given_name: relative.details.given_name.as_str().to_owned(),
+                    surname: format!(
+                        "{} (anhörig till {} {})",
+                        relative.details.family_name,
+                        person.details.given_name,
+                        person.details.family_name
+                    ),
+                });
+                if out.len() >= 14 {
+                    break 'relatives;
+                }
+            }
+        }
+    }
+    Ok(out)
+}

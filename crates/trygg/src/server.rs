@@ -21,18 +21,26 @@ pub struct Server {
 
 impl Server {
     /// Binds and starts serving; returns once the socket listens.
-    pub async fn start(store: Store, settings: &ServeSettings) -> anyhow::Result<Self> {
+    pub async fn start(
+        store: Store,
+        settings: &ServeSettings,
+        methods: trygg_web::methods::LoginMethods,
+    ) -> anyhow::Result<Self> {
         settings.check()?;
         let tls = settings.tls_cert.is_some();
+        let auth = trygg_web::Auth::new(settings.public_url.clone().map(|u| u.0), tls, methods);
         let app = trygg_web::router(
-            AppState { store },
+            AppState {
+                store,
+                auth: std::sync::Arc::new(auth),
+            },
             RouterOptions {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 tls,
             },
         );
         let handle = Handle::new();
-        let service = app.into_make_service();
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let task = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => {
                 let config = RustlsConfig::from_pem_file(cert, key)
@@ -116,4 +124,59 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The login methods the settings configure. With `demo` and no BankID
+/// configured, starts the BankID *simulator* on a loopback port with the demo
+/// municipality's people as its identities (returned so it lives as long as
+/// the server).
+pub async fn login_methods(
+    store: &Store,
+    settings: &ServeSettings,
+    demo: bool,
+) -> anyhow::Result<(
+    trygg_web::methods::LoginMethods,
+    Option<trygg_bankid::SimulatorServer>,
+)> {
+    use trygg_bankid::{BankIdClient, BankIdConfig};
+    let mut methods = trygg_web::methods::LoginMethods::default();
+    let mut simulator = None;
+    if let Some(url) = &settings.bankid_url {
+        let client_identity = match (&settings.bankid_client_cert, &settings.bankid_client_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "CF004 bankid_client_cert and bankid_client_key must be given together"
+            ),
+        };
+        let client = BankIdClient::new(BankIdConfig {
+            base_url: url.clone(),
+            client_identity,
+            ca_pem: settings.bankid_ca.clone(),
+        })?;
+        methods.bankid = Some(trygg_web::methods::BankIdLogin {
+            client,
+            simulator_app: None,
+        });
+    } else if demo {
+        let sim = trygg_bankid::BankIdSimulator::new(
+            store.clock().clone(),
+            crate::demo::identities(store).await?,
+        );
+        let server = sim
+            .serve(SocketAddr::from(([127, 0, 0, 1], 0)), None)
+            .await?;
+        let base = format!("http://{}", server.addr());
+        tracing::warn!(%base, "BankID SIMULATOR running for the demo (not real BankID)");
+        methods.bankid = Some(trygg_web::methods::BankIdLogin {
+            client: BankIdClient::new(BankIdConfig {
+                base_url: base.clone(),
+                client_identity: None,
+                ca_pem: None,
+            })?,
+            simulator_app: Some(format!("{base}/simulator/app")),
+        });
+        simulator = Some(server);
+    }
+    Ok((methods, simulator))
 }

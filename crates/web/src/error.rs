@@ -15,6 +15,18 @@ pub enum WebError {
     /// A dependency (the database) is not ready.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] StoreError),
+    /// A state-changing request without a valid CSRF token, or from a foreign origin.
+    #[error("CSRF check failed")]
+    Csrf,
+    /// A body too large to read.
+    #[error("request body too large")]
+    TooLarge,
+    /// Malformed input.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A bug or an environment failure.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl WebError {
@@ -22,6 +34,10 @@ impl WebError {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -30,6 +46,10 @@ impl WebError {
         match self {
             WebError::NotFound => "WB404",
             WebError::Unavailable(_) => "WB503",
+            WebError::Csrf => "WB403",
+            WebError::TooLarge => "WB413",
+            WebError::BadRequest(_) => "WB400",
+            WebError::Internal(_) => "WB500",
         }
     }
 
@@ -40,6 +60,12 @@ impl WebError {
             WebError::Unavailable(_) => {
                 "Tjänsten är inte tillgänglig just nu. / The service is not available right now."
             }
+            WebError::Csrf => {
+                "Begäran kunde inte verifieras. Ladda om sidan och försök igen. / The request could not be verified. Reload the page and try again."
+            }
+            WebError::TooLarge => "För mycket data. / Too much data.",
+            WebError::BadRequest(_) => "Felaktig begäran. / Bad request.",
+            WebError::Internal(_) => "Ett internt fel inträffade. / An internal error occurred.",
         }
     }
 }

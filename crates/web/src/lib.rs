@@ -5,11 +5,15 @@
 //! become responses in exactly one place ([`error::WebError`]).
 
 pub mod error;
+pub mod i18n;
+pub mod methods;
+pub mod pages;
+pub mod session;
 
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -33,6 +37,40 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     /// The store.
     pub store: Store,
+    /// Authentication settings and services.
+    pub auth: std::sync::Arc<Auth>,
+}
+
+/// Authentication settings and services.
+#[derive(Debug)]
+pub struct Auth {
+    /// Session rules.
+    pub policy: trygg_auth::SessionPolicy,
+    /// Login attempts per client address.
+    pub by_address: trygg_auth::RateLimiter,
+    /// Login attempts per account.
+    pub by_account: trygg_auth::RateLimiter,
+    /// The origin browsers use (`https://trygg.example.se`), if configured.
+    pub public_origin: Option<String>,
+    /// Whether the server speaks TLS.
+    pub tls: bool,
+    /// The configured login methods.
+    pub methods: methods::LoginMethods,
+}
+
+impl Auth {
+    /// Default rules: 20 login attempts per address and 10 per account per
+    /// 5 minutes.
+    pub fn new(public_origin: Option<String>, tls: bool, methods: methods::LoginMethods) -> Self {
+        Self {
+            policy: trygg_auth::SessionPolicy::default(),
+            by_address: trygg_auth::RateLimiter::new(20, time::Duration::minutes(5), 100_000),
+            by_account: trygg_auth::RateLimiter::new(10, time::Duration::minutes(5), 100_000),
+            public_origin,
+            tls,
+            methods,
+        }
+    }
 }
 
 /// Router options.
@@ -52,7 +90,8 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         (header::REFERRER_POLICY, "no-referrer"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
         (header::CACHE_CONTROL, "no-store"),
     ];
@@ -62,7 +101,26 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login))
+        .route("/login/start", post(methods::start))
+        .route(
+            "/login/bootstrap",
+            get(pages::bootstrap_page).post(pages::bootstrap_login),
+        )
+        .route("/logout", post(pages::logout))
+        .route("/account/security", get(pages::security))
+        .route("/static/trygg.css", get(pages::css))
+        .merge(methods::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::load,
+        ))
         .with_state(state);
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(

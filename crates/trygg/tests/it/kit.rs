@@ -267,6 +267,8 @@ pub fn person(given: &str, family: &str, number: IdentityNumber) -> PersonDetail
 
 /// A running server on port 0 over a fresh database.
 pub struct TestApp {
+    /// The BankID simulator the app's BankID login talks to.
+    pub bankid: trygg_bankid::SimulatorServer,
     pub db: TestDb,
     pub store: Store,
     pub clock: ManualClock,
@@ -284,9 +286,27 @@ impl TestApp {
             ..Default::default()
         };
         let settings = args.resolve(&FileValues::default()).unwrap();
-        let server = Server::start(store.clone(), &settings).await.unwrap();
+        let simulator = trygg_bankid::BankIdSimulator::new(Arc::new(clock.clone()), Vec::new());
+        let bankid = simulator
+            .serve("127.0.0.1:0".parse().unwrap(), None)
+            .await
+            .unwrap();
+        let mut methods = trygg_web::methods::LoginMethods::default();
+        methods.bankid = Some(trygg_web::methods::BankIdLogin {
+            client: trygg_bankid::BankIdClient::new(trygg_bankid::BankIdConfig {
+                base_url: format!("http://{}", bankid.addr()),
+                client_identity: None,
+                ca_pem: None,
+            })
+            .unwrap(),
+            simulator_app: Some(format!("http://{}/simulator/app", bankid.addr())),
+        });
+        let server = Server::start(store.clone(), &settings, methods)
+            .await
+            .unwrap();
         let base = format!("http://{}", server.addr());
         Self {
+            bankid,
             db,
             store,
             clock,

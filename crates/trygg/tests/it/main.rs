@@ -15,9 +15,11 @@
 
 mod kit;
 
+mod auth;
 mod canary;
 mod cli;
 mod import;
 mod keys;
+mod login;
 mod server;
 mod storage;

@@ -91,7 +91,9 @@ async fn tls_with_a_local_certificate() {
         ..Default::default()
     };
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let server = Server::start(store, &settings).await.unwrap();
+    let server = Server::start(store, &settings, Default::default())
+        .await
+        .unwrap();
     let port = server.addr().port();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&certs.ca_cert).unwrap()).unwrap();
     let client = reqwest::Client::builder()
@@ -133,9 +135,13 @@ async fn tls_with_a_local_certificate() {
     // A missing key is a clear startup error.
     args.tls_key = Some(db.dir.path().join("missing.pem").display().to_string());
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let err = Server::start(db.open(&clock()).await.unwrap(), &settings)
-        .await
-        .unwrap_err();
+    let err = Server::start(
+        db.open(&clock()).await.unwrap(),
+        &settings,
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("SV001"), "{err}");
 }
 
@@ -147,7 +153,7 @@ async fn a_taken_port_is_a_clear_error() {
         ..Default::default()
     };
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let err = Server::start(app.store.clone(), &settings)
+    let err = Server::start(app.store.clone(), &settings, Default::default())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("SV002"), "{err}");

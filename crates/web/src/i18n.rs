@@ -1,0 +1,251 @@
+//! The UI's words, in Swedish (default) and English.
+
+use axum::http::HeaderMap;
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Svenska.
+    Sv,
+    /// English.
+    En,
+}
+
+/// Cookie that remembers the language choice (not sensitive).
+pub const LANG_COOKIE: &str = "__Host-trygg-lang";
+
+impl Lang {
+    /// `?lang=` wins, then the cookie, then Swedish.
+    pub fn pick(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
+        let from = |s: &str| match s {
+            "en" => Some(Lang::En),
+            "sv" => Some(Lang::Sv),
+            _ => None,
+        };
+        query_lang
+            .and_then(from)
+            .or_else(|| crate::session::cookie(headers, LANG_COOKIE).and_then(|c| from(&c)))
+            .unwrap_or(Lang::Sv)
+    }
+
+    /// `sv` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Sv => "sv",
+            Lang::En => "en",
+        }
+    }
+
+    /// The words.
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Sv => &SV,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Every text the pages show.
+#[derive(Debug)]
+pub struct Texts {
+    pub other_lang_code: &'static str,
+    pub other_lang_name: &'static str,
+    pub skip: &'static str,
+    pub login_title: &'static str,
+    pub login_intro: &'static str,
+    pub i_am: &'static str,
+    pub staff: &'static str,
+    pub citizen: &'static str,
+    pub with_bankid: &'static str,
+    pub bankid_other_device: &'static str,
+    pub bankid_this_device: &'static str,
+    pub with_provider: &'static str,
+    pub with_passkey: &'static str,
+    pub no_methods: &'static str,
+    pub bootstrap_link: &'static str,
+    pub bootstrap_title: &'static str,
+    pub bootstrap_intro: &'static str,
+    pub name: &'static str,
+    pub password: &'static str,
+    pub code: &'static str,
+    pub log_in: &'static str,
+    pub home_title: &'static str,
+    pub signed_in_as: &'static str,
+    pub how: &'static str,
+    pub method: &'static str,
+    pub provider: &'static str,
+    pub level: &'static str,
+    pub authenticated_at: &'static str,
+    pub session_ends: &'static str,
+    pub log_out: &'static str,
+    pub security_title: &'static str,
+    pub security_intro: &'static str,
+    pub step_up_title: &'static str,
+    pub step_up_intro: &'static str,
+    pub bankid_title: &'static str,
+    pub bankid_scan: &'static str,
+    pub bankid_open_app: &'static str,
+    pub bankid_cancel: &'static str,
+    pub bankid_qr_alt: &'static str,
+    pub bankid_simulator: &'static str,
+    pub refresh: &'static str,
+    pub error_title: &'static str,
+    pub kind_staff: &'static str,
+    pub kind_person: &'static str,
+    pub kind_relative: &'static str,
+    pub kind_admin: &'static str,
+    pub admin_note: &'static str,
+}
+
+/// Svenska.
+pub static SV: Texts = Texts {
+    other_lang_code: "en",
+    other_lang_name: "In English",
+    skip: "Hoppa till innehållet",
+    login_title: "Logga in i Trygg",
+    login_intro: "Logga in med e-legitimation. Lösenord räcker aldrig för att se personuppgifter.",
+    i_am: "Jag loggar in som",
+    staff: "Personal",
+    citizen: "Brukare eller anhörig",
+    with_bankid: "BankID",
+    bankid_other_device: "Mobilt BankID på annan enhet",
+    bankid_this_device: "BankID på den här enheten",
+    with_provider: "Logga in med",
+    with_passkey: "Logga in med nyckel (passkey)",
+    no_methods: "Inga inloggningsmetoder är konfigurerade.",
+    bootstrap_link: "Systemadministratör vid första start",
+    bootstrap_title: "Systemadministratör",
+    bootstrap_intro: "Endast för första start. Kontot når inga personuppgifter. Inloggningen loggas.",
+    name: "Användarnamn",
+    password: "Lösenord",
+    code: "Engångskod från autentiseringsappen",
+    log_in: "Logga in",
+    home_title: "Du är inloggad",
+    signed_in_as: "Inloggad som",
+    how: "Så identifierades du",
+    method: "Metod",
+    provider: "Identitetsutfärdare",
+    level: "Tillitsnivå",
+    authenticated_at: "Identifierad",
+    session_ends: "Sessionen upphör senast",
+    log_out: "Logga ut",
+    security_title: "Säkerhetsinställningar",
+    security_intro: "Här ändrar du hur du loggar in. Det kräver att du nyss har identifierat dig.",
+    step_up_title: "Identifiera dig igen",
+    step_up_intro: "Den här åtgärden kräver att du har identifierat dig med e-legitimation de senaste tio minuterna.",
+    bankid_title: "Logga in med BankID",
+    bankid_scan: "Starta BankID-appen och skanna QR-koden.",
+    bankid_open_app: "Öppna BankID på den här enheten",
+    bankid_cancel: "Avbryt",
+    bankid_qr_alt: "QR-kod för BankID. Koden byts varje sekund.",
+    bankid_simulator: "Öppna BankID-simulatorn (demo, inte riktigt BankID)",
+    refresh: "Uppdatera",
+    error_title: "Något gick fel",
+    kind_staff: "personal",
+    kind_person: "brukare",
+    kind_relative: "anhörig",
+    kind_admin: "systemadministratör",
+    admin_note: "Systemadministratören når inga personuppgifter.",
+};
+
+/// English.
+pub static EN: Texts = Texts {
+    other_lang_code: "sv",
+    other_lang_name: "På svenska",
+    skip: "Skip to content",
+    login_title: "Log in to Trygg",
+    login_intro: "Log in with an e-ID. A password is never enough to see personal data.",
+    i_am: "I am logging in as",
+    staff: "Staff",
+    citizen: "Person receiving care, or relative",
+    with_bankid: "BankID",
+    bankid_other_device: "Mobile BankID on another device",
+    bankid_this_device: "BankID on this device",
+    with_provider: "Log in with",
+    with_passkey: "Log in with a passkey",
+    no_methods: "No login methods are configured.",
+    bootstrap_link: "System administrator at first start",
+    bootstrap_title: "System administrator",
+    bootstrap_intro: "For first start only. This account reaches no personal data. The login is logged.",
+    name: "User name",
+    password: "Password",
+    code: "One-time code from the authenticator app",
+    log_in: "Log in",
+    home_title: "You are logged in",
+    signed_in_as: "Logged in as",
+    how: "How you were identified",
+    method: "Method",
+    provider: "Identity provider",
+    level: "Level of assurance",
+    authenticated_at: "Identified at",
+    session_ends: "The session ends at the latest",
+    log_out: "Log out",
+    security_title: "Security settings",
+    security_intro: "Here you change how you log in. This needs a recent identification.",
+    step_up_title: "Identify yourself again",
+    step_up_intro: "This action needs an e-ID identification within the last ten minutes.",
+    bankid_title: "Log in with BankID",
+    bankid_scan: "Start the BankID app and scan the QR code.",
+    bankid_open_app: "Open BankID on this device",
+    bankid_cancel: "Cancel",
+    bankid_qr_alt: "QR code for BankID. The code changes every second.",
+    bankid_simulator: "Open the BankID simulator (demo, not real BankID)",
+    refresh: "Refresh",
+    error_title: "Something went wrong",
+    kind_staff: "staff",
+    kind_person: "person receiving care",
+    kind_relative: "relative",
+    kind_admin: "system administrator",
+    admin_note: "The system administrator reaches no personal data.",
+};
+
+/// Login error codes shown on the login page (`?error=`), with their words.
+pub fn login_error(lang: Lang, code: &str) -> Option<&'static str> {
+    if let Some(rfa) = code.strip_prefix("bankid-") {
+        // BankID's own recommended user messages.
+        let rfa = trygg_bankid::Rfa::ALL
+            .into_iter()
+            .find(|r| r.code() == rfa)?;
+        return Some(match lang {
+            Lang::Sv => rfa.sv(),
+            Lang::En => rfa.en(),
+        });
+    }
+    let (sv, en) = match code {
+        "no-account" => (
+            "Vi hittar inget konto för den identiteten här. Kontakta din enhetschef eller kommunen.",
+            "We find no account for that identity here. Contact your unit manager or the municipality.",
+        ),
+        "disabled" => ("Kontot är avstängt.", "The account is disabled."),
+        "loa" => (
+            "Inloggningen hade för låg tillitsnivå. Använd en e-legitimation på nivå 3 (till exempel BankID).",
+            "The login's level of assurance was too low. Use an e-ID at level 3 (BankID, for example).",
+        ),
+        "failed" => (
+            "Inloggningen misslyckades. Försök igen.",
+            "The login failed. Please try again.",
+        ),
+        "expired" => (
+            "Inloggningen tog för lång tid. Börja om.",
+            "The login took too long. Please start again.",
+        ),
+        "session-ended" => (
+            "Du har loggats ut eftersom sessionen tog slut. Logga in igen.",
+            "You were logged out because the session ended. Please log in again.",
+        ),
+        "too-many" => (
+            "För många försök. Vänta en stund och försök igen.",
+            "Too many attempts. Wait a while and try again.",
+        ),
+        "wrong" => (
+            "Fel användarnamn, lösenord eller kod.",
+            "Wrong user name, password or code.",
+        ),
+        "cancelled" => ("Inloggningen avbröts.", "The login was cancelled."),
+        _ => return None,
+    };
+    Some(match lang {
+        Lang::Sv => sv,
+        Lang::En => en,
+    })
+}
