@@ -46,3 +46,18 @@ ensure_postgres() {
   fi
   export TRYGG_TEST_POSTGRES_URL="$url"
 }
+
+# Installs headless Chromium and its WebDriver (for the browser tests in
+# crates/trygg/tests/it/browser.rs) when chromedriver is missing.
+ensure_chromium() {
+  if [ -x /usr/bin/chromedriver ] && { [ -x /usr/bin/chromium ] || command -v chromium >/dev/null; }; then
+    return 0
+  fi
+  log "installing Chromium and chromedriver"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  if [ ! -x /usr/bin/chromedriver ]; then
+    log "chromedriver is still missing after installing chromium-driver"
+    return 1
+  fi
+}

@@ -200,6 +200,19 @@ impl OidcRp {
         })
     }
 
+    /// The origins (`https://idp.example`) the browser is sent to, for the
+    /// login form's Content-Security-Policy `form-action`.
+    pub fn authorization_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .providers
+            .iter()
+            .map(|p| p.client.auth_uri().url().origin().ascii_serialization())
+            .filter(|o| o != "null")
+            .collect();
+        origins.dedup();
+        origins
+    }
+
     /// The configured providers, in configuration order.
     pub fn providers(&self) -> impl Iterator<Item = ProviderInfo<'_>> {
         self.providers.iter().map(|p| ProviderInfo {

@@ -94,13 +94,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if cmd.demo {
                 crate::demo::seed(&store).await?;
             }
-            let (methods, simulator) =
-                crate::server::login_methods(&store, &settings, cmd.demo).await?;
+            let (methods, simulator) = crate::server::login_methods(
+                &store,
+                &settings,
+                file.oidc_providers.clone(),
+                cmd.demo,
+            )
+            .await?;
             let server = crate::server::Server::start(store.clone(), &settings, methods).await?;
             let scheme = if server.tls() { "https" } else { "http" };
+            // Browsers treat localhost as a secure context (passkeys work there).
+            let host = if server.addr().ip().is_loopback() {
+                format!("localhost:{}", server.addr().port())
+            } else {
+                server.addr().to_string()
+            };
             eprintln!(
-                "Trygg is running at {scheme}://{} (Ctrl-C stops it)",
-                server.addr()
+                "Trygg is running at {scheme}://{host} (Ctrl-C stops it); log in at {scheme}://{host}/login"
             );
             server.run_until_signal().await?;
             if let Some(simulator) = simulator {

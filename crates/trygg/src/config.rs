@@ -154,12 +154,18 @@ impl SettingValue for PublicUrl {
     }
 }
 
-/// Values from a TOML config file, as text, by setting name.
+/// Values from a TOML config file, as text, by setting name; and the
+/// OpenID providers (`[[oidc_provider]]` tables), which only the file can hold.
 #[derive(Debug, Default)]
 pub struct FileValues {
     path: Option<PathBuf>,
     values: BTreeMap<String, String>,
+    /// `[[oidc_provider]]` entries.
+    pub oidc_providers: Vec<trygg_oidc::ProviderConfig>,
 }
+
+/// The TOML key of the OpenID provider tables.
+pub const OIDC_PROVIDER_KEY: &str = "oidc_provider";
 
 impl FileValues {
     /// Reads a TOML file; every key must be a known setting.
@@ -186,7 +192,21 @@ impl FileValues {
             .copied()
             .collect();
         let mut values = BTreeMap::new();
+        let mut oidc_providers = Vec::new();
         for (key, value) in table {
+            if key == OIDC_PROVIDER_KEY {
+                let providers: Vec<trygg_oidc::ProviderConfig> =
+                    value.try_into().map_err(|e: toml::de::Error| {
+                        file_err(format!("[[{OIDC_PROVIDER_KEY}]]: {e}"))
+                    })?;
+                for p in &providers {
+                    p.validate().map_err(|e| {
+                        file_err(format!("[[{OIDC_PROVIDER_KEY}]] {}: {e}", p.name))
+                    })?;
+                }
+                oidc_providers = providers;
+                continue;
+            }
             if !known.contains(&key.as_str()) {
                 return Err(ConfigError::UnknownKey {
                     path: path.to_owned(),
@@ -208,6 +228,7 @@ impl FileValues {
         Ok(Self {
             path: Some(path.to_owned()),
             values,
+            oidc_providers,
         })
     }
 
@@ -362,6 +383,18 @@ pub fn example_config() -> String {
     );
     GlobalArgs::example(&mut out);
     ServeArgs::example(&mut out);
+    out.push_str(
+        "# OpenID Connect identity providers (e-ID brokers for BankID/Freja, Inera IdP for\n\
+         # SITHS). One table each; only the config file can hold them.\n\
+         #[[oidc_provider]]\n\
+         #name = \"broker\"                  # [a-z0-9-], recorded on every session\n\
+         #display_name = \"E-legitimation\"  # shown on the login page\n\
+         #issuer = \"https://idp.example.se\"\n\
+         #client_id = \"trygg\"\n\
+         #client_secret = \"…\"              # or leave out for a public client\n\
+         #redirect_uri = \"https://trygg.exempelby.se/login/oidc/callback\"\n\
+         #min_loa = \"loa3\"\n",
+    );
     out
 }
 
@@ -500,7 +533,7 @@ mod tests {
         // Uncommenting every line gives a valid file with the defaults.
         let uncommented: String = example
             .lines()
-            .filter(|l| l.starts_with('#') && l.contains(" = "))
+            .filter(|l| l.starts_with('#') && (l.contains(" = ") || l.starts_with("#[[")))
             .map(|l| format!("{}\n", &l[1..]))
             .collect();
         let f = file(&uncommented).unwrap();
@@ -509,6 +542,8 @@ mod tests {
         let g = GlobalArgs::default().resolve(&f).unwrap();
         assert_eq!(g.data_dir, PathBuf::from("trygg-data"));
         assert!(g.database_url.is_none());
+        assert_eq!(f.oidc_providers.len(), 1);
+        assert_eq!(f.oidc_providers[0].name, "broker");
         let committed = include_str!("../../../trygg.example.toml");
         assert_eq!(
             committed, example,

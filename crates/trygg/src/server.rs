@@ -133,6 +133,7 @@ async fn shutdown_signal() {
 pub async fn login_methods(
     store: &Store,
     settings: &ServeSettings,
+    oidc: Vec<trygg_oidc::ProviderConfig>,
     demo: bool,
 ) -> anyhow::Result<(
     trygg_web::methods::LoginMethods,
@@ -141,6 +142,14 @@ pub async fn login_methods(
     use trygg_bankid::{BankIdClient, BankIdConfig};
     let mut methods = trygg_web::methods::LoginMethods::default();
     let mut simulator = None;
+    if !oidc.is_empty() {
+        let names: Vec<String> = oidc.iter().map(|p| p.name.clone()).collect();
+        let rp =
+            trygg_oidc::OidcRp::discover(oidc, store.clock().clone(), trygg_oidc::http_client()?)
+                .await?;
+        tracing::info!(providers = ?names, "OpenID providers discovered");
+        methods.oidc = Some(rp);
+    }
     if let Some(url) = &settings.bankid_url {
         let client_identity = match (&settings.bankid_client_cert, &settings.bankid_client_key) {
             (Some(c), Some(k)) => Some((c.clone(), k.clone())),
@@ -178,5 +187,16 @@ pub async fn login_methods(
         });
         simulator = Some(server);
     }
+    // Passkeys need no external service: always on, bound to public_url's
+    // host (or localhost). A public_url without a domain name (an IP
+    // address) cannot be a WebAuthn relying party: passkeys are then off.
+    let public_origin = settings.public_url.as_ref().map(|u| u.0.as_str());
+    methods.passkey = match trygg_web::passkey::PasskeyLogin::new(public_origin) {
+        Ok(passkey) => Some(passkey),
+        Err(e) => {
+            tracing::warn!(error = %e, "passkeys are off");
+            None
+        }
+    };
     Ok((methods, simulator))
 }

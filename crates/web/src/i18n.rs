@@ -95,6 +95,18 @@ pub struct Texts {
     pub kind_relative: &'static str,
     pub kind_admin: &'static str,
     pub admin_note: &'static str,
+    pub passkeys_title: &'static str,
+    pub passkeys_intro: &'static str,
+    pub passkeys_none: &'static str,
+    pub passkey_item: &'static str,
+    pub passkey_create: &'static str,
+    pub passkey_created: &'static str,
+    pub passkey_working: &'static str,
+    pub passkey_failed: &'static str,
+    pub passkey_login_failed: &'static str,
+    pub passkey_unsupported: &'static str,
+    pub passkey_needs_eid: &'static str,
+    pub back_home: &'static str,
 }
 
 /// Svenska.
@@ -146,6 +158,18 @@ pub static SV: Texts = Texts {
     kind_relative: "anhörig",
     kind_admin: "systemadministratör",
     admin_note: "Systemadministratören når inga personuppgifter.",
+    passkeys_title: "Nycklar (passkeys)",
+    passkeys_intro: "Med en nyckel (passkey) loggar du in på din enhet med skärmlåset, fingeravtrycket eller ansiktet i stället för med BankID. Nyckeln hör bara till ditt konto.",
+    passkeys_none: "Du har inga nycklar.",
+    passkey_item: "Nyckel skapad",
+    passkey_create: "Skapa nyckel (passkey)",
+    passkey_created: "Nyckeln är skapad. Nästa gång kan du logga in med den.",
+    passkey_working: "Följ anvisningarna från webbläsaren.",
+    passkey_failed: "Det gick inte att skapa nyckeln. Försök igen.",
+    passkey_login_failed: "Inloggningen med nyckel misslyckades. Försök igen eller logga in med e-legitimation.",
+    passkey_unsupported: "Den här webbläsaren kan inte använda nycklar (passkeys).",
+    passkey_needs_eid: "Logga in med e-legitimation (till exempel BankID) för att skapa en nyckel.",
+    back_home: "Till startsidan",
 };
 
 /// English.
@@ -197,6 +221,18 @@ pub static EN: Texts = Texts {
     kind_relative: "relative",
     kind_admin: "system administrator",
     admin_note: "The system administrator reaches no personal data.",
+    passkeys_title: "Passkeys",
+    passkeys_intro: "With a passkey you log in on your device with its screen lock, fingerprint or face instead of BankID. The passkey belongs to your account only.",
+    passkeys_none: "You have no passkeys.",
+    passkey_item: "Passkey created",
+    passkey_create: "Create a passkey",
+    passkey_created: "The passkey has been created. Next time you can log in with it.",
+    passkey_working: "Follow the browser's instructions.",
+    passkey_failed: "The passkey could not be created. Please try again.",
+    passkey_login_failed: "The passkey login failed. Try again or log in with an e-ID.",
+    passkey_unsupported: "This browser cannot use passkeys.",
+    passkey_needs_eid: "Log in with an e-ID (BankID, for example) to create a passkey.",
+    back_home: "Back to the start page",
 };
 
 /// Login error codes shown on the login page (`?error=`), with their words.

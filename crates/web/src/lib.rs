@@ -8,6 +8,7 @@ pub mod error;
 pub mod i18n;
 pub mod methods;
 pub mod pages;
+pub mod passkey;
 pub mod session;
 
 use axum::extract::State;
@@ -84,15 +85,20 @@ pub struct RouterOptions {
 
 /// Every route, with the layers that apply to all of them.
 pub fn router(state: AppState, options: RouterOptions) -> Router {
+    // The login form may send the browser on to an OpenID provider.
+    let form_targets = state.auth.methods.form_targets().join(" ");
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' {form_targets}"
+    );
+    let csp = HeaderValue::from_str(csp.trim_end())
+        .unwrap_or(HeaderValue::from_static("default-src 'none'"));
     let mut security_headers = vec![
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
+        // same-origin (not no-referrer): browsers then send a real Origin on
+        // same-origin form posts, which the CSRF check needs.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ];
     if options.tls {
@@ -112,6 +118,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/account/security", get(pages::security))
         .route("/static/trygg.css", get(pages::css))
         .merge(methods::routes())
+        .merge(passkey::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -128,6 +135,10 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    router = router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        csp,
+    ));
     router.layer(
         ServiceBuilder::new()
             .layer(axum::middleware::map_request(drop_bad_request_id))

@@ -39,12 +39,28 @@ pub struct BankIdLogin {
 pub struct LoginMethods {
     /// BankID, if configured.
     pub bankid: Option<BankIdLogin>,
+    /// Passkeys, if configured.
+    pub passkey: Option<crate::passkey::PasskeyLogin>,
+    /// OpenID Connect providers, if configured.
+    pub oidc: Option<trygg_oidc::OidcRp>,
 }
 
 impl LoginMethods {
     /// `(name, display name)` of each OIDC provider.
     pub fn oidc_providers(&self) -> Vec<(String, String)> {
-        Vec::new()
+        self.oidc
+            .iter()
+            .flat_map(|rp| rp.providers())
+            .map(|p| (p.name.to_owned(), p.display_name.to_owned()))
+            .collect()
+    }
+
+    /// Origins the login form may send the browser to (CSP `form-action`).
+    pub fn form_targets(&self) -> Vec<String> {
+        self.oidc
+            .iter()
+            .flat_map(|rp| rp.authorization_origins())
+            .collect()
     }
 
     /// Whether BankID is configured.
@@ -106,10 +122,133 @@ pub async fn start(
         return Ok(redirect("/login?error=too-many"));
     }
     let return_to = safe_return_path(form.return_to.as_deref()).to_owned();
-    match form.method.as_str() {
-        "bankid" => start_bankid(&state, addr, form.audience, return_to).await,
+    match form.method.split_once(':') {
+        None if form.method == "bankid" => {
+            start_bankid(&state, addr, form.audience, return_to).await
+        }
+        Some(("oidc", provider)) => start_oidc(&state, provider, form.audience, return_to).await,
         _ => Err(WebError::BadRequest("unknown login method")),
     }
+}
+
+const OIDC_FLOW: &str = "oidc";
+
+/// An OpenID Connect login in progress.
+#[derive(Serialize, Deserialize)]
+struct OidcFlow {
+    pending: trygg_oidc::PendingLogin,
+    audience: Audience,
+    return_to: String,
+}
+
+async fn start_oidc(
+    state: &AppState,
+    provider: &str,
+    audience: Audience,
+    return_to: String,
+) -> Result<Response, WebError> {
+    let Some(rp) = &state.auth.methods.oidc else {
+        return Err(WebError::BadRequest("no OpenID providers are configured"));
+    };
+    // Trygg's pages need LoA3; the provider may demand more (its min_loa).
+    let (url, pending) = match rp.begin(provider, Loa::Loa3) {
+        Ok(begun) => begun,
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "OIDC login could not begin");
+            return Ok(redirect("/login?error=failed"));
+        }
+    };
+    let token = Token::generate().map_err(|_| WebError::Internal("random source failed"))?;
+    save_flow(
+        state,
+        &token,
+        OIDC_FLOW,
+        &OidcFlow {
+            pending,
+            audience,
+            return_to,
+        },
+    )
+    .await?;
+    let mut r = redirect(url.as_str());
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(FLOW_COOKIE, Some(token.expose())),
+    );
+    Ok(r)
+}
+
+/// What the provider sends back.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /login/oidc/callback`: the provider sends the browser back here.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    MaybeSession(current): MaybeSession,
+    Query(q): Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Some(rp) = &state.auth.methods.oidc else {
+        return Err(WebError::NotFound);
+    };
+    // The flow is taken (used once) whatever happens next.
+    let flow = match cookie(&headers, FLOW_COOKIE).and_then(|c| Token::from_cookie(&c)) {
+        Some(token) => state
+            .store
+            .take_login_flow(&token.hash(), OIDC_FLOW)
+            .await
+            .map_err(WebError::Unavailable)?,
+        None => None,
+    };
+    let clear = set_cookie(FLOW_COOKIE, None);
+    let fail = |code: &str| {
+        let mut r = redirect(&format!("/login?error={code}"));
+        r.headers_mut().append(header::SET_COOKIE, clear.clone());
+        Ok(r)
+    };
+    let Some(flow) = flow.and_then(|f| serde_json::from_str::<OidcFlow>(&f).ok()) else {
+        return fail("expired");
+    };
+    if let Some(error) = q.error {
+        tracing::info!(%error, "the provider ended the login");
+        return fail(if error == "access_denied" {
+            "cancelled"
+        } else {
+            "failed"
+        });
+    }
+    let (Some(returned_state), Some(code)) = (q.state, q.code) else {
+        return fail("failed");
+    };
+    let identity = match rp.complete(flow.pending, &returned_state, &code).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "OIDC login refused");
+            return fail(match e {
+                trygg_oidc::OidcError::LoaTooLow { .. } => "loa",
+                _ => "failed",
+            });
+        }
+    };
+    let (next, cookies) = finish_login(
+        &state,
+        current.session.as_ref(),
+        &identity,
+        flow.audience,
+        &flow.return_to,
+    )
+    .await?;
+    let mut r = redirect(&next);
+    for c in cookies {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r.headers_mut().append(header::SET_COOKIE, clear);
+    Ok(r)
 }
 
 async fn start_bankid(
@@ -538,5 +677,6 @@ pub fn routes() -> Router<AppState> {
         .route("/login/bankid/qr", get(bankid_qr))
         .route("/login/bankid/status", get(bankid_status))
         .route("/login/bankid/cancel", post(bankid_cancel))
+        .route("/login/oidc/callback", get(oidc_callback))
         .route("/static/bankid.js", get(bankid_js))
 }

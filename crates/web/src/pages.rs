@@ -374,24 +374,45 @@ pub async fn home(
 struct SecurityPage<'a> {
     lang: &'a str,
     t: &'static Texts,
+    csrf: String,
+    passkeys: Vec<crate::passkey::PasskeyListItem>,
+    can_register: bool,
+    created: bool,
+}
+
+/// `?passkey=created` on the security page.
+#[derive(Debug, Default, Deserialize)]
+pub struct SecurityQuery {
+    passkey: Option<String>,
 }
 
 /// `GET /account/security`: a sensitive page; needs a fresh e-ID login.
+/// Lists the account's passkeys; a session that began with an e-ID may
+/// create one.
 pub async fn security(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,
     Query(q): Query<PageQuery>,
+    Query(sq): Query<SecurityQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(r) = require_step_up(&state, &session, "/account/security") {
         return Ok(r);
     }
     let lang = Lang::pick(q.lang.as_deref(), &headers);
+    let account = &session.record.account;
+    let can_register = state.auth.methods.passkey.is_some()
+        && !matches!(account, Account::BootstrapAdmin { .. })
+        && crate::passkey::registration_allowed(session.record.method);
     Ok(page(
         lang,
         SecurityPage {
             lang: lang.code(),
             t: lang.t(),
+            csrf: session.csrf(),
+            passkeys: crate::passkey::list(&state, account).await?,
+            can_register,
+            created: sq.passkey.as_deref() == Some("created"),
         }
         .render(),
     ))

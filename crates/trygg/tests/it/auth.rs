@@ -350,5 +350,33 @@ const STATE_CHANGING_ROUTES: &[&str] = &[
     "/login/start",
     "/login/bootstrap",
     "/login/bankid/cancel",
+    "/login/passkey/start",
+    "/login/passkey/finish",
+    "/account/passkeys/register/start",
+    "/account/passkeys/register/finish",
     "/logout",
 ];
+
+/// A POST route missing from [`STATE_CHANGING_ROUTES`] fails this test, so
+/// the CSRF test above covers every state-changing route there is.
+#[test]
+fn every_post_route_is_in_the_csrf_list() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| l.contains(".route(\"") && l.contains("post("))
+        {
+            found.push(line.split('"').nth(1).unwrap().to_owned());
+        }
+    }
+    assert!(found.len() >= 5, "{found:?}");
+    for route in &found {
+        assert!(
+            STATE_CHANGING_ROUTES.contains(&route.as_str()),
+            "{route} is not in STATE_CHANGING_ROUTES"
+        );
+    }
+}

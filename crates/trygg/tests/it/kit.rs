@@ -279,9 +279,20 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        let (db, store, clock) = store(backend).await;
+        Self::spawn_with(backend, clock(), "127.0.0.1:0", Vec::new()).await
+    }
+
+    /// A server with a given clock, address and OpenID providers.
+    pub async fn spawn_with(
+        backend: Backend,
+        clock: ManualClock,
+        listen: &str,
+        oidc: Vec<trygg_oidc::ProviderConfig>,
+    ) -> Self {
+        let db = TestDb::new(backend).await;
+        let store = db.open(&clock).await.unwrap();
         let args = ServeArgs {
-            listen: Some("127.0.0.1:0".into()),
+            listen: Some(listen.into()),
             shutdown_grace_secs: Some("2".into()),
             ..Default::default()
         };
@@ -301,6 +312,19 @@ impl TestApp {
             .unwrap(),
             simulator_app: Some(format!("http://{}/simulator/app", bankid.addr())),
         });
+        // Passkeys as without public_url: RP id `localhost`, any port.
+        methods.passkey = Some(trygg_web::passkey::PasskeyLogin::new(None).unwrap());
+        if !oidc.is_empty() {
+            methods.oidc = Some(
+                trygg_oidc::OidcRp::discover(
+                    oidc,
+                    Arc::new(clock.clone()),
+                    trygg_oidc::http_client().unwrap(),
+                )
+                .await
+                .unwrap(),
+            );
+        }
         let server = Server::start(store.clone(), &settings, methods)
             .await
             .unwrap();
@@ -318,6 +342,12 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The URL a browser uses: `http://localhost:PORT`, so that WebAuthn's
+    /// RP id (`localhost`) matches and the page is a secure context.
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.server.addr().port())
     }
 }
 

@@ -16,10 +16,13 @@
 mod kit;
 
 mod auth;
+mod browser;
 mod canary;
 mod cli;
 mod import;
 mod keys;
 mod login;
+mod oidc;
+mod passkey;
 mod server;
 mod storage;

@@ -1,0 +1,790 @@
+//! The pages in a real browser: headless Chromium driven over the W3C
+//! WebDriver protocol (plain HTTP + JSON to `chromedriver`), with WebDriver's
+//! virtual authenticator standing in for a phone or a security key.
+//!
+//! * Passkeys: a person logs in with BankID (the simulator), creates a
+//!   passkey on the security page, logs out and logs in with it; the passkey
+//!   logs in only the account that registered it; an assertion without user
+//!   verification is refused.
+//! * Accessibility: axe-core (pinned in `tests/browser/package-lock.json`)
+//!   finds no serious or critical WCAG 2.1 A/AA violation on the login,
+//!   bootstrap, BankID, home and security pages.
+//!
+//! `scripts/browser-test-setup.sh` installs Chromium, chromedriver (Debian
+//! packages) and axe-core (`npm ci`) the first time. Pages are opened on
+//! `http://localhost:PORT` so that the WebAuthn RP id (`localhost`) matches.
+
+use crate::kit::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use time::macros::date;
+use tokio::process::{Child, Command};
+use trygg_domain::*;
+
+/// How long any wait in these tests may take.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs scripts/browser-test-setup.sh once per test process.
+fn setup() {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = DONE.get_or_init(|| {
+        let script = workspace_root().join("scripts/browser-test-setup.sh");
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed ({status}); see its message above",
+                script.display()
+            ))
+        }
+    });
+    if let Err(e) = result {
+        panic!("the browser tests cannot be set up: {e}");
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (chromedriver has no `--port=0`).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A headless Chromium session behind its own chromedriver; both end when dropped.
+struct Browser {
+    http: reqwest::Client,
+    driver: String,
+    session: String,
+    _chromedriver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// A virtual authenticator's settings.
+#[derive(Clone, Copy)]
+struct Authenticator {
+    user_verified: bool,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        setup();
+        let port = free_port();
+        let chromedriver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn chromedriver (run scripts/browser-test-setup.sh)");
+        let http = reqwest::Client::new();
+        let driver = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ready = match http.get(format!("{driver}/status")).send().await {
+                Ok(res) => res
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|v| v["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1280,1024",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .collect::<Vec<_>>();
+        let res: Value = http
+            .post(format!("{driver}/session"))
+            .json(&json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "webauthn:virtualAuthenticators": true,
+                "goog:chromeOptions": { "args": args },
+            }}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {res}"))
+            .to_owned();
+        let browser = Self {
+            http,
+            driver,
+            session,
+            _chromedriver: chromedriver,
+            _profile: profile,
+        };
+        browser
+            .cmd(
+                "POST",
+                "/timeouts",
+                json!({ "script": 30_000, "pageLoad": 10_000 }),
+            )
+            .await;
+        browser
+    }
+
+    /// A WebDriver command on this session; its `value`, or a panic with the error.
+    async fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_cmd(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"))
+    }
+
+    async fn try_cmd(&self, method: &str, path: &str, body: Value) -> Result<Value, Value> {
+        let url = format!("{}/session/{}{path}", self.driver, self.session);
+        let req = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body),
+        };
+        let res = req.send().await.unwrap();
+        let ok = res.status().is_success();
+        let v: Value = res.json().await.unwrap();
+        if ok { Ok(v["value"].clone()) } else { Err(v) }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", json!({ "url": url })).await;
+    }
+
+    async fn url(&self) -> String {
+        self.cmd("GET", "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Runs a synchronous script in the page.
+    async fn exec(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
+    /// Runs an asynchronous script: it ends by calling its last argument.
+    async fn exec_async(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
+    async fn text(&self) -> String {
+        self.exec("return document.body.innerText;", json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let found = self
+            .cmd(
+                "POST",
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        let id = found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned();
+        self.cmd("POST", &format!("/element/{id}/click"), json!({}))
+            .await;
+    }
+
+    /// Waits (at most [`WAIT`]) until the script returns something truthy.
+    async fn wait_for(&self, what: &str, condition: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v = self
+                .try_cmd(
+                    "POST",
+                    "/execute/sync",
+                    json!({ "script": format!("return !!({condition});"), "args": [] }),
+                )
+                .await;
+            if v == Ok(Value::Bool(true)) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out waiting for {what} at {}: {}",
+                    self.url().await,
+                    self.text().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until the page's path (with query) is `path`.
+    async fn wait_for_path(&self, path: &str) {
+        self.wait_for(
+            &format!("the page {path}"),
+            &format!(
+                "document.readyState === 'complete' && location.pathname + location.search === {}",
+                json!(path)
+            ),
+        )
+        .await;
+    }
+
+    /// Adds a virtual CTAP2 platform authenticator with a resident-key store.
+    async fn add_authenticator(&self, a: Authenticator) -> String {
+        self.cmd(
+            "POST",
+            "/webauthn/authenticator",
+            json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": a.user_verified,
+            }),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    async fn remove_authenticator(&self, id: &str) {
+        self.cmd(
+            "DELETE",
+            &format!("/webauthn/authenticator/{id}"),
+            Value::Null,
+        )
+        .await;
+    }
+
+    async fn credentials(&self, authenticator: &str) -> Vec<Value> {
+        self.cmd(
+            "GET",
+            &format!("/webauthn/authenticator/{authenticator}/credentials"),
+            Value::Null,
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+    }
+
+    async fn add_credential(&self, authenticator: &str, credential: &Value) {
+        self.cmd(
+            "POST",
+            &format!("/webauthn/authenticator/{authenticator}/credential"),
+            credential.clone(),
+        )
+        .await;
+    }
+
+    /// Runs axe-core on the page; the serious and critical WCAG 2.1 A/AA violations.
+    async fn axe(&self) -> Vec<Value> {
+        static AXE: OnceLock<String> = OnceLock::new();
+        let source = AXE.get_or_init(|| {
+            let path = workspace_root()
+                .join("crates/trygg/tests/browser/node_modules/axe-core/axe.min.js");
+            std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (run scripts/browser-test-setup.sh)",
+                    path.display()
+                )
+            })
+        });
+        self.exec(source, json!([])).await;
+        let result = self
+            .exec_async(
+                "var done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(function (r) { done({ violations: r.violations, passes: r.passes.length }); })
+                   .catch(function (e) { done({ error: String(e) }); });",
+                json!([]),
+            )
+            .await;
+        assert!(result["error"].is_null(), "axe failed: {result}");
+        assert!(
+            result["passes"].as_u64().unwrap_or(0) > 0,
+            "axe checked nothing: {result}"
+        );
+        result["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .cloned()
+            .collect()
+    }
+
+    async fn assert_accessible(&self, page: &str) {
+        let violations = self.axe().await;
+        let report: Vec<String> = violations
+            .iter()
+            .map(|v| {
+                let nodes: Vec<String> = v["nodes"]
+                    .as_array()
+                    .map(|n| {
+                        n.iter()
+                            .map(|n| format!("{} {}", n["target"], n["failureSummary"]))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}): {}\n    {}",
+                    v["id"],
+                    v["impact"],
+                    v["help"],
+                    nodes.join("\n    ")
+                )
+            })
+            .collect();
+        assert!(
+            violations.is_empty(),
+            "axe found serious or critical violations on {page}:\n{}",
+            report.join("\n")
+        );
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // End the WebDriver session (closes Chromium); chromedriver is killed on drop.
+        let url = format!("{}/session/{}", self.driver, self.session);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let _ = reqwest::Client::new()
+                    .delete(url)
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// A person receiving care, who logs in as a citizen.
+struct Citizen {
+    id: PersonId,
+    number: IdentityNumber,
+    given: &'static str,
+    family: &'static str,
+}
+
+async fn add_citizen(
+    app: &TestApp,
+    tenant: TenantId,
+    given: &'static str,
+    family: &'static str,
+    serial: u16,
+) -> Citizen {
+    let number = pnr(date!(1940 - 04 - 04), serial);
+    let mut tx = app.store.begin().await.unwrap();
+    let id = tx
+        .add_person(tenant, &person(given, family, number), false)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Citizen {
+        id,
+        number,
+        given,
+        family,
+    }
+}
+
+async fn simulator(app: &TestApp, order: &str, action: &str, body: Value) {
+    let res = reqwest::Client::new()
+        .post(format!(
+            "http://{}/simulator/orders/{order}/{action}",
+            app.bankid.addr()
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success(),
+        "{action}: {}",
+        res.text().await.unwrap()
+    );
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in {text}"))
+        + start.len();
+    &text[at..][..text[at..].find(end).unwrap()]
+}
+
+/// Starts a citizen BankID login from the real login page; returns the
+/// simulator's order reference, with the browser on `/login/bankid`.
+async fn start_bankid(app: &TestApp, b: &Browser) -> String {
+    b.goto(&app.localhost_url("/login")).await;
+    b.click("input[name=audience][value=citizen]").await;
+    b.click("button[name=method][value=bankid]").await;
+    b.wait_for_path("/login/bankid").await;
+    let href = b
+        .exec(
+            "return document.querySelector('a[href^=\"bankid:\"]').getAttribute('href');",
+            json!([]),
+        )
+        .await;
+    let token = between(href.as_str().unwrap(), "autostarttoken=", "&").to_owned();
+    // The simulator's "phone" finds the order by its autostart token.
+    let app_page = reqwest::get(format!(
+        "http://{}/simulator/app?autostarttoken={token}",
+        app.bankid.addr()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    between(&app_page, "order=", "&").to_owned()
+}
+
+/// Approves a started BankID login and lets the page's status polling see it:
+/// the clock moves two seconds at a time (the server collects at most every
+/// two seconds) until the browser lands on `/`.
+async fn finish_bankid(app: &TestApp, b: &Browser, order: &str, who: &Citizen) {
+    simulator(app, order, "scan", json!({})).await;
+    simulator(
+        app,
+        order,
+        "approve",
+        json!({ "personalNumber": who.number.canonical(), "givenName": who.given, "surname": who.family }),
+    )
+    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        app.clock.advance(time::Duration::seconds(2));
+        let done = b
+            .try_cmd(
+                "POST",
+                "/execute/sync",
+                json!({ "script": "return location.pathname === '/' && document.readyState === 'complete';", "args": [] }),
+            )
+            .await;
+        if done == Ok(Value::Bool(true)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "BankID login did not finish: {} {}",
+            b.url().await,
+            b.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn bankid_login(app: &TestApp, b: &Browser, who: &Citizen) {
+    let order = start_bankid(app, b).await;
+    finish_bankid(app, b, &order, who).await;
+    assert!(
+        b.text()
+            .await
+            .contains(&format!("{} {}", who.given, who.family)),
+        "{}",
+        b.text().await
+    );
+}
+
+async fn log_out(app: &TestApp, b: &Browser) {
+    b.goto(&app.localhost_url("/")).await;
+    b.click("form[action='/logout'] button").await;
+    b.wait_for_path("/login").await;
+}
+
+/// Creates a passkey on the security page (the session must be a fresh e-ID login).
+async fn register_passkey(app: &TestApp, b: &Browser) {
+    b.goto(&app.localhost_url("/account/security")).await;
+    b.wait_for_path("/account/security").await;
+    b.wait_for(
+        "the create button",
+        "document.getElementById('passkey-create') && !document.getElementById('passkey-create').disabled",
+    )
+    .await;
+    b.click("#passkey-create").await;
+    b.wait_for_path("/account/security?passkey=created").await;
+    let items = b
+        .exec(
+            "return document.querySelectorAll('#passkey-list li').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(items, 1, "{}", b.text().await);
+}
+
+/// Clicks "Logga in med nyckel (passkey)" on the login page.
+async fn click_passkey_login(app: &TestApp, b: &Browser) {
+    b.goto(&app.localhost_url("/login")).await;
+    b.wait_for(
+        "the passkey button",
+        "document.getElementById('passkey-login') && !document.getElementById('passkey-login').disabled \
+         && !document.querySelector('[data-passkey]').hidden",
+    )
+    .await;
+    b.click("#passkey-login").await;
+}
+
+/// Runs a passkey login by script, bypassing passkey.js, so a test can change
+/// what the browser sends. Returns the HTTP status and the JSON answer of
+/// `/login/passkey/finish`.
+async fn scripted_passkey_login(
+    b: &Browser,
+    user_verification: &str,
+    user_handle: Option<&str>,
+) -> Value {
+    b.exec_async(
+        r#"
+        var uv = arguments[0], handle = arguments[1], done = arguments[arguments.length - 1];
+        function fromB64u(s) { s = s.replace(/-/g, '+').replace(/_/g, '/'); while (s.length % 4) s += '=';
+          var bin = atob(s), out = new Uint8Array(bin.length); for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out.buffer; }
+        function toB64u(buf) { var b = new Uint8Array(buf), s = ''; for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+          return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''); }
+        var csrf = document.querySelector('input[name="csrf"]').value;
+        function post(url, body) {
+          return fetch(url, { method: 'POST', credentials: 'same-origin',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
+            .then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
+        }
+        post('/login/passkey/start', {}).then(function (r) {
+          var pk = r.body.publicKey;
+          pk.challenge = fromB64u(pk.challenge);
+          pk.userVerification = uv;
+          return navigator.credentials.get({ publicKey: pk });
+        }).then(function (cred) {
+          var r = cred.response;
+          return post('/login/passkey/finish', { id: cred.id, rawId: toB64u(cred.rawId), type: cred.type,
+            response: { authenticatorData: toB64u(r.authenticatorData), clientDataJSON: toB64u(r.clientDataJSON),
+              signature: toB64u(r.signature), userHandle: handle || (r.userHandle ? toB64u(r.userHandle) : null) },
+            extensions: {} });
+        }).then(done, function (e) { done({ error: String(e) }); });
+        "#,
+        json!([user_verification, user_handle]),
+    )
+    .await
+}
+
+fn b64u(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_registered_after_bankid_logs_in() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await;
+    let margit = add_citizen(&app, t.id, "Margit", "Holm", 981).await;
+    let b = Browser::start().await;
+    let authenticator = b
+        .add_authenticator(Authenticator {
+            user_verified: true,
+        })
+        .await;
+
+    bankid_login(&app, &b, &margit).await;
+    register_passkey(&app, &b).await;
+    let credentials = b.credentials(&authenticator).await;
+    assert_eq!(credentials.len(), 1, "{credentials:?}");
+    assert_eq!(credentials[0]["isResidentCredential"], true);
+    assert_eq!(credentials[0]["rpId"], "localhost");
+    let stored = app
+        .store
+        .passkeys_of(&Account::Person {
+            tenant: t.id,
+            person: margit.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].registered_loa, Loa::Loa3);
+
+    log_out(&app, &b).await;
+    click_passkey_login(&app, &b).await;
+    b.wait_for_path("/").await;
+    let home = b.text().await;
+    assert!(
+        home.contains("Margit Holm") && home.contains("passkey") && home.contains("loa3"),
+        "{home}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_logs_in_only_its_own_account_and_only_with_user_verification() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await;
+    let a = add_citizen(&app, t.id, "Astrid", "Berg", 982).await;
+    let bertil = add_citizen(&app, t.id, "Bertil", "Ek", 983).await;
+    let b = Browser::start().await;
+    let authenticator = b
+        .add_authenticator(Authenticator {
+            user_verified: true,
+        })
+        .await;
+
+    // A registers a passkey; B logs in with BankID in the same browser.
+    bankid_login(&app, &b, &a).await;
+    register_passkey(&app, &b).await;
+    log_out(&app, &b).await;
+    bankid_login(&app, &b, &bertil).await;
+    log_out(&app, &b).await;
+
+    // The passkey logs in as A, whoever used the browser last.
+    click_passkey_login(&app, &b).await;
+    b.wait_for_path("/").await;
+    let home = b.text().await;
+    assert!(
+        home.contains("Astrid Berg") && !home.contains("Bertil Ek"),
+        "{home}"
+    );
+    log_out(&app, &b).await;
+
+    // A's credential with B's user handle: refused, with the generic answer.
+    b.goto(&app.localhost_url("/login")).await;
+    let answer =
+        scripted_passkey_login(&b, "required", Some(&b64u(bertil.id.as_uuid().as_bytes()))).await;
+    assert_eq!(answer["status"], 401, "{answer}");
+    assert_eq!(answer["body"]["code"], "PK011", "{answer}");
+    b.goto(&app.localhost_url("/")).await;
+    b.wait_for_path("/login").await;
+
+    // Without user verification: the page's login fails in the browser, and
+    // an assertion made without it is refused by the server.
+    let credentials = b.credentials(&authenticator).await;
+    assert_eq!(credentials.len(), 1);
+    b.remove_authenticator(&authenticator).await;
+    let unverified = b
+        .add_authenticator(Authenticator {
+            user_verified: false,
+        })
+        .await;
+    b.add_credential(&unverified, &credentials[0]).await;
+
+    click_passkey_login(&app, &b).await;
+    b.wait_for(
+        "the failure message",
+        "document.getElementById('passkey-login-status').textContent.length > 0 \
+         && document.getElementById('passkey-login-status').classList.contains('error')",
+    )
+    .await;
+    assert!(b.url().await.ends_with("/login"), "{}", b.url().await);
+    let status = b
+        .exec(
+            "return document.getElementById('passkey-login-status').textContent;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        status,
+        "Inloggningen med nyckel misslyckades. Försök igen eller logga in med e-legitimation."
+    );
+
+    b.goto(&app.localhost_url("/login")).await;
+    let answer = scripted_passkey_login(&b, "discouraged", None).await;
+    assert_eq!(answer["status"], 401, "{answer}");
+    assert_eq!(answer["body"]["code"], "PK011", "{answer}");
+    b.goto(&app.localhost_url("/")).await;
+    b.wait_for_path("/login").await;
+
+    // With user verification again, but the account is gone (erased): refused.
+    b.remove_authenticator(&unverified).await;
+    let verified = b
+        .add_authenticator(Authenticator {
+            user_verified: true,
+        })
+        .await;
+    b.add_credential(&verified, &credentials[0]).await;
+    app.store.erase_person(t.id, a.id).await.unwrap();
+    b.goto(&app.localhost_url("/login")).await;
+    let answer = scripted_passkey_login(&b, "required", None).await;
+    assert_eq!(answer["status"], 403, "{answer}");
+    assert_eq!(answer["body"]["code"], "PK012", "{answer}");
+    b.goto(&app.localhost_url("/")).await;
+    b.wait_for_path("/login").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_have_no_serious_accessibility_violations() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await;
+    let karin = add_citizen(&app, t.id, "Karin", "Lund", 984).await;
+    let b = Browser::start().await;
+
+    for path in ["/login", "/login?lang=en", "/login/bootstrap"] {
+        b.goto(&app.localhost_url(path)).await;
+        b.wait_for_path(path).await;
+        b.assert_accessible(path).await;
+    }
+    // Back to Swedish (the language choice is remembered in a cookie).
+    b.goto(&app.localhost_url("/login?lang=sv")).await;
+
+    let order = start_bankid(&app, &b).await;
+    b.assert_accessible("/login/bankid").await;
+    finish_bankid(&app, &b, &order, &karin).await;
+    b.assert_accessible("/").await;
+
+    b.goto(&app.localhost_url("/account/security")).await;
+    b.wait_for_path("/account/security").await;
+    b.assert_accessible("/account/security").await;
+}
