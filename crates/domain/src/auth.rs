@@ -83,6 +83,9 @@ pub enum AuthMethod {
     Passkey,
     /// Password and TOTP: only the local bootstrap administrator, who reaches no personal data.
     PasswordTotp,
+    /// A step-up with a one-time code (TOTP) on a session that began with an
+    /// e-ID; the session keeps the LoA of that e-ID login.
+    Totp,
 }
 
 impl AuthMethod {
@@ -93,6 +96,7 @@ impl AuthMethod {
             AuthMethod::BankId => "bankid",
             AuthMethod::Passkey => "passkey",
             AuthMethod::PasswordTotp => "password_totp",
+            AuthMethod::Totp => "totp",
         }
     }
 }

@@ -38,6 +38,7 @@ fn method_from(s: &str) -> Result<AuthMethod> {
         "bankid" => AuthMethod::BankId,
         "passkey" => AuthMethod::Passkey,
         "password_totp" => AuthMethod::PasswordTotp,
+        "totp" => AuthMethod::Totp,
         other => return Err(StoreError::Corrupt(format!("unknown method {other:?}"))),
     })
 }
@@ -498,4 +499,71 @@ fn passkey_from(row: &AnyRow) -> Result<StoredPasskey> {
         registered_loa: Loa::parse(&loa)
             .ok_or_else(|| StoreError::Corrupt(format!("loa {loa:?}")))?,
     })
+}
+
+impl Store {
+    /// Starts (or restarts) TOTP enrolment for a staff member: the sealed
+    /// secret is stored unconfirmed until a first code proves the app has it.
+    pub async fn set_staff_totp(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        secret: &[u8],
+    ) -> Result<()> {
+        let sealed = self
+            .keys
+            .secrets()
+            .seal(secret, format!("staff_totp/{staff}/secret").as_bytes())?;
+        sqlx::query(
+            "INSERT INTO staff_totp (staff_id, tenant_id, secret, last_step, confirmed, created_at) \
+             VALUES ($1, $2, $3, 0, 0, $4) \
+             ON CONFLICT (staff_id) DO UPDATE SET secret = $3, last_step = 0, confirmed = 0, created_at = $4",
+        )
+        .bind(staff.to_string())
+        .bind(tenant.to_string())
+        .bind(sealed)
+        .bind(ms(self.clock.now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| crate::error::constraint(e, "TOTP already set", "staff member"))?;
+        Ok(())
+    }
+
+    /// A staff member's TOTP secret and whether it is confirmed.
+    pub async fn staff_totp(&self, staff: StaffId) -> Result<Option<(Zeroizing<Vec<u8>>, bool)>> {
+        let row = sqlx::query("SELECT secret, confirmed FROM staff_totp WHERE staff_id = $1")
+            .bind(staff.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: Vec<u8> = row.try_get("secret")?;
+        let secret = self
+            .keys
+            .secrets()
+            .open(&sealed, format!("staff_totp/{staff}/secret").as_bytes())?;
+        Ok(Some((secret, row.try_get::<i64, _>("confirmed")? != 0)))
+    }
+
+    /// Spends a time step of a staff member's TOTP: true only the first time
+    /// a step (or a later one) is used. `confirm` accepts an unconfirmed
+    /// secret and confirms it; otherwise the secret must be confirmed.
+    pub async fn spend_staff_totp_step(
+        &self,
+        staff: StaffId,
+        step: i64,
+        confirm: bool,
+    ) -> Result<bool> {
+        let sql = if confirm {
+            "UPDATE staff_totp SET last_step = $1, confirmed = 1 WHERE staff_id = $2 AND last_step < $1"
+        } else {
+            "UPDATE staff_totp SET last_step = $1 WHERE staff_id = $2 AND last_step < $1 AND confirmed = 1"
+        };
+        Ok(sqlx::query(sql)
+            .bind(step)
+            .bind(staff.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
 }

@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_authentication.sql"),
         postgres: include_str!("../migrations/postgres/0002_authentication.sql"),
     },
+    Migration {
+        version: 3,
+        name: "staff_totp",
+        sqlite: include_str!("../migrations/sqlite/0003_staff_totp.sql"),
+        postgres: include_str!("../migrations/postgres/0003_staff_totp.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

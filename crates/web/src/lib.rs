@@ -10,6 +10,7 @@ pub mod methods;
 pub mod pages;
 pub mod passkey;
 pub mod session;
+pub mod totp;
 
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
@@ -119,6 +120,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/static/trygg.css", get(pages::css))
         .merge(methods::routes())
         .merge(passkey::routes())
+        .merge(totp::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

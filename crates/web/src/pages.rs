@@ -107,6 +107,7 @@ struct LoginPage<'a> {
     methods_available: bool,
     bankid: bool,
     providers: Vec<(String, String)>,
+    totp_step_up: bool,
 }
 
 /// `GET /login`.
@@ -124,6 +125,21 @@ pub async fn login(
         .session
         .as_ref()
         .is_none_or(|s| matches!(s.record.account, Account::Staff { .. }));
+    // Staff with one-time codes may step up with a code instead of an e-ID.
+    let totp_step_up = match (
+        &q.step_up,
+        current.session.as_ref().map(|s| &s.record.account),
+    ) {
+        (Some(_), Some(Account::Staff { staff, .. })) => matches!(
+            state
+                .store
+                .staff_totp(*staff)
+                .await
+                .map_err(WebError::Unavailable)?,
+            Some((_, true))
+        ),
+        _ => false,
+    };
     let html = LoginPage {
         lang: lang.code(),
         t: lang.t(),
@@ -135,6 +151,7 @@ pub async fn login(
         methods_available: bankid || !providers.is_empty(),
         bankid,
         providers,
+        totp_step_up,
     }
     .render();
     let mut r = page(lang, html);
@@ -378,12 +395,15 @@ struct SecurityPage<'a> {
     passkeys: Vec<crate::passkey::PasskeyListItem>,
     can_register: bool,
     created: bool,
+    totp: crate::totp::TotpView,
+    totp_wrong: bool,
 }
 
-/// `?passkey=created` on the security page.
+/// `?passkey=created`, `?totp=…` on the security page.
 #[derive(Debug, Default, Deserialize)]
 pub struct SecurityQuery {
     passkey: Option<String>,
+    totp: Option<String>,
 }
 
 /// `GET /account/security`: a sensitive page; needs a fresh e-ID login.
@@ -413,6 +433,8 @@ pub async fn security(
             passkeys: crate::passkey::list(&state, account).await?,
             can_register,
             created: sq.passkey.as_deref() == Some("created"),
+            totp: crate::totp::view(&state, &session).await?,
+            totp_wrong: matches!(sq.totp.as_deref(), Some("wrong" | "too-many")),
         }
         .render(),
     ))

@@ -299,6 +299,77 @@ on_both_backends! {
         assert_eq!(b.get("/account/security").await.0, 200);
     }
 
+    async fn staff_step_up_with_one_time_codes(backend) {
+        let app = TestApp::spawn(backend).await;
+        let t = tenant(&app.store, "212000-9994").await;
+        let mut tx = app.store.begin().await.unwrap();
+        let staff = tx.add_staff(t.id, &StaffDetails {
+            given_name: PersonName::parse("Ali").unwrap(), family_name: PersonName::parse("Hassan").unwrap(),
+            hsa_id: None, identity_number: None, email: None, phone: None,
+        }).await.unwrap();
+        let person = tx.add_person(t.id, &person("Elsa", "Berg", pnr(time::macros::date!(1930-01-01), 990)), false).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut b = Browser::new(&app);
+        session_for(&app, &mut b, Account::Staff { tenant: t.id, staff }, Loa::Loa3, Duration::ZERO).await;
+        let (status, _, html) = b.get("/account/security").await;
+        assert_eq!(status, 200);
+        let csrf = csrf_of(&html);
+        let (_, headers, _) = b.post("/account/totp/enroll", &[("csrf", &csrf)], Some(&app.base)).await;
+        assert_eq!(location(&headers), "/account/security?totp=pending");
+        let (_, _, html) = b.get("/account/security?totp=pending").await;
+        assert!(html.contains("<code>") && html.contains("/account/totp/confirm"), "{html}");
+        let (secret, confirmed) = app.store.staff_totp(staff).await.unwrap().unwrap();
+        assert!(!confirmed);
+        let totp = Totp::from_secret(&secret);
+        // Not yet confirmed: it cannot be used to step up.
+        let code = totp.code(Totp::step(app.clock.now()));
+        let (_, headers, _) = b.post("/account/step-up/totp", &[("csrf", &csrf), ("code", &code), ("return", "/")], Some(&app.base)).await;
+        assert!(location(&headers).contains("error=wrong"), "{}", location(&headers));
+        let (_, headers, _) = b.post("/account/totp/confirm", &[("csrf", &csrf), ("code", "000000")], Some(&app.base)).await;
+        assert_eq!(location(&headers), "/account/security?totp=wrong");
+        let (_, headers, _) = b.post("/account/totp/confirm", &[("csrf", &csrf), ("code", &code)], Some(&app.base)).await;
+        assert_eq!(location(&headers), "/account/security?totp=on");
+
+        // Eleven minutes later the security page asks for a fresh authentication…
+        app.clock.advance(Duration::minutes(11));
+        let (_, headers, _) = b.get("/account/security").await;
+        assert_eq!(location(&headers), "/login?step_up=1&return=/account/security");
+        let (_, _, login) = b.get("/login?step_up=1&return=/account/security").await;
+        assert!(login.contains("/account/step-up/totp"), "{login}");
+        // …the code that confirmed the app cannot be replayed…
+        let (_, headers, _) = b.post("/account/step-up/totp", &[("csrf", &csrf), ("code", &code), ("return", "/account/security")], Some(&app.base)).await;
+        assert!(location(&headers).contains("error=wrong"));
+        // …a fresh one works, with a new session id.
+        let before = b.session().unwrap();
+        let fresh = totp.code(Totp::step(app.clock.now()));
+        let (status, headers, _) = b.post("/account/step-up/totp", &[("csrf", &csrf), ("code", &fresh), ("return", "/account/security")], Some(&app.base)).await;
+        assert_eq!((status, location(&headers).as_str()), (StatusCode::SEE_OTHER, "/account/security"));
+        assert_ne!(b.session().unwrap(), before);
+        let (status, _, page) = b.get("/account/security").await;
+        assert_eq!(status, 200);
+        // A code may confirm actions, not change how one logs in.
+        assert!(!page.contains("/account/totp/enroll") && !page.contains("passkey-create\""), "{page}");
+        let (_, _, home) = b.get("/").await;
+        assert!(home.contains("totp") && home.contains("loa3"), "{home}");
+
+        // Wrong codes are rate-limited per account.
+        let home_csrf = csrf_of(&home);
+        for _ in 0..10 {
+            b.post("/account/step-up/totp", &[("csrf", &home_csrf), ("code", "000000")], Some(&app.base)).await;
+        }
+        let next = totp.code(Totp::step(app.clock.now()) + 1);
+        let (_, headers, _) = b.post("/account/step-up/totp", &[("csrf", &home_csrf), ("code", &next)], Some(&app.base)).await;
+        assert!(location(&headers).contains("error=too-many"), "{}", location(&headers));
+
+        // Citizens have no one-time codes.
+        let mut c = Browser::new(&app);
+        session_for(&app, &mut c, Account::Person { tenant: t.id, person }, Loa::Loa3, Duration::ZERO).await;
+        let (_, _, page) = c.get("/account/security").await;
+        assert!(!page.contains("/account/totp/enroll"));
+        let (_, headers, _) = c.post("/account/totp/enroll", &[("csrf", &csrf_of(&page))], Some(&app.base)).await;
+        assert_eq!(location(&headers), "/account/security");
+    }
+
     async fn csrf_is_required_on_every_state_changing_route(backend) {
         let app = TestApp::spawn(backend).await;
         let totp = admin(&app).await;
@@ -354,6 +425,9 @@ const STATE_CHANGING_ROUTES: &[&str] = &[
     "/login/passkey/finish",
     "/account/passkeys/register/start",
     "/account/passkeys/register/finish",
+    "/account/totp/enroll",
+    "/account/totp/confirm",
+    "/account/step-up/totp",
     "/logout",
 ];
 
