@@ -8,6 +8,7 @@
 //! Architecture invariant: this crate does no I/O and never reads the system
 //! clock. Time comes in through [`Clock`].
 
+pub mod access;
 pub mod auth;
 pub mod clock;
 pub mod identity;
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod model;
 pub mod text;
 
+pub use access::{Action, ActiveCare, EmergencyAccess, Part, PersonFacts, Principal, Resource};
 pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
 pub use clock::{Clock, ManualClock};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};

@@ -15,6 +15,7 @@ pub mod keys;
 mod migrate;
 mod org;
 mod people;
+mod record;
 mod seal;
 
 pub use auth::{SessionRecord, StoredPasskey};
@@ -22,6 +23,7 @@ pub use error::{Result, StoreError};
 pub use keys::KeyConfig;
 pub use migrate::latest_version;
 pub use org::{Counts, UnitNode};
+pub use record::{CarePlan, EmergencyRecord, VisitNote};
 
 use keys::KeyService;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

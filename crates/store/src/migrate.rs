@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_staff_totp.sql"),
         postgres: include_str!("../migrations/postgres/0003_staff_totp.sql"),
     },
+    Migration {
+        version: 4,
+        name: "care_record",
+        sqlite: include_str!("../migrations/sqlite/0004_care_record.sql"),
+        postgres: include_str!("../migrations/postgres/0004_care_record.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -33,6 +33,7 @@ impl Server {
             AppState {
                 store,
                 auth: std::sync::Arc::new(auth),
+                policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
             },
             RouterOptions {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),

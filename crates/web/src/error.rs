@@ -15,6 +15,9 @@ pub enum WebError {
     /// A dependency (the database) is not ready.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] StoreError),
+    /// Not allowed (the reason is logged, not shown).
+    #[error("not allowed")]
+    Forbidden,
     /// A state-changing request without a valid CSRF token, or from a foreign origin.
     #[error("CSRF check failed")]
     Csrf,
@@ -34,7 +37,7 @@ impl WebError {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -47,6 +50,7 @@ impl WebError {
             WebError::NotFound => "WB404",
             WebError::Unavailable(_) => "WB503",
             WebError::Csrf => "WB403",
+            WebError::Forbidden => "WB403A",
             WebError::TooLarge => "WB413",
             WebError::BadRequest(_) => "WB400",
             WebError::Internal(_) => "WB500",
@@ -62,6 +66,9 @@ impl WebError {
             }
             WebError::Csrf => {
                 "Begäran kunde inte verifieras. Ladda om sidan och försök igen. / The request could not be verified. Reload the page and try again."
+            }
+            WebError::Forbidden => {
+                "Du har inte behörighet till detta. / You are not allowed to do this."
             }
             WebError::TooLarge => "För mycket data. / Too much data.",
             WebError::BadRequest(_) => "Felaktig begäran. / Bad request.",

@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod methods;
 pub mod pages;
 pub mod passkey;
+pub mod record;
 pub mod session;
 pub mod totp;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub store: Store,
     /// Authentication settings and services.
     pub auth: std::sync::Arc<Auth>,
+    /// The access decisions.
+    pub policy: std::sync::Arc<trygg_policy::Authorizer>,
 }
 
 /// Authentication settings and services.
@@ -121,6 +124,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(methods::routes())
         .merge(passkey::routes())
         .merge(totp::routes())
+        .merge(record::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

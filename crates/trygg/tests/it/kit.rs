@@ -384,3 +384,33 @@ pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
         .filter(|w| *w == needle)
         .count()
 }
+
+/// The `.route("path", handlers)` calls in Rust source: (path, handler text).
+/// Reads the source without whitespace (rustfmt may split a call over lines)
+/// and follows parentheses to the end of each call.
+pub fn route_calls(source: &str) -> Vec<(String, String)> {
+    let compact: String = source.split_whitespace().collect();
+    let mut out = Vec::new();
+    for chunk in compact.split(".route(\"").skip(1) {
+        let Some((path, rest)) = chunk.split_once('"') else {
+            continue;
+        };
+        let mut depth = 1usize;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push((path.to_owned(), rest[..end].to_owned()));
+    }
+    out
+}

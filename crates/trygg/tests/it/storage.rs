@@ -10,7 +10,7 @@ on_both_backends! {
     async fn migrations_are_applied_once_and_recorded(backend) {
         let db = TestDb::new(backend).await;
         let first = trygg_store::Store::migrate_only(&db.database(), start_time()).await.unwrap();
-        assert_eq!(first, vec![1, 2, 3]);
+        assert_eq!(first, vec![1, 2, 3, 4]);
         let again = trygg_store::Store::migrate_only(&db.database(), start_time()).await.unwrap();
         assert!(again.is_empty());
         let store = db.open(&clock()).await.unwrap();
@@ -243,5 +243,48 @@ on_both_backends! {
             task.await.unwrap();
         }
         assert_eq!(store.persons(t.id).await.unwrap().len(), 8);
+    }
+}
+
+on_both_backends! {
+    async fn access_facts_reflect_care_consent_blocks_emergencies_and_grants(backend) {
+        let (_db, store, clock) = store(backend).await;
+        let t = tenant(&store, "212000-9994").await;
+        let mut tx = store.begin().await.unwrap();
+        let north = tx.add_unit(t.id, None, "Norr", None).await.unwrap();
+        let south = tx.add_unit(t.id, None, "Söder", None).await.unwrap();
+        let staff = tx.add_staff(t.id, &StaffDetails {
+            given_name: PersonName::parse("Sara").unwrap(), family_name: PersonName::parse("Ek").unwrap(),
+            hsa_id: None, identity_number: None, email: None, phone: None,
+        }).await.unwrap();
+        let p = tx.add_person(t.id, &person("Gun", "Ek", pnr(date!(1933-03-03), 991)), true).await.unwrap();
+        let rel = tx.add_relative(t.id, p, &RelativeDetails {
+            given_name: PersonName::parse("Per").unwrap(), family_name: PersonName::parse("Ek").unwrap(),
+            identity_number: None, relation: None, phone: None, email: None,
+        }).await.unwrap();
+        let now = clock.now();
+        tx.add_care_relationship(t.id, p, CareParty::Unit(north.id), Period::new(now - Duration::days(1), None).unwrap()).await.unwrap();
+        tx.add_care_relationship(t.id, p, CareParty::Staff(staff), Period::new(now - Duration::days(10), Some(now - Duration::days(1))).unwrap()).await.unwrap();
+        tx.add_care_relationship(t.id, p, CareParty::Unit(south.id), Period::new(now + Duration::days(1), None).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+        store.record_consent(t.id, p, north.id).await.unwrap();
+        store.record_block(t.id, p, south.id).await.unwrap();
+        store.grant_relative(t.id, rel, &[Part::Overview, Part::CarePlan]).await.unwrap();
+        store.grant_relative(t.id, rel, &[Part::CarePlan]).await.unwrap();
+        let facts = store.person_facts(t.id, p, now).await.unwrap();
+        assert!(facts.protected_identity);
+        assert_eq!(facts.care, vec![ActiveCare::Unit(north.id)], "only relationships in force now");
+        assert_eq!(facts.consents, vec![north.id]);
+        assert_eq!(facts.blocked_units, vec![south.id]);
+        assert_eq!(facts.relative_grants, vec![(rel, vec![Part::CarePlan, Part::Overview])]);
+        assert!(facts.emergency.is_empty());
+        // References are checked, across tenants too.
+        let other = tenant(&store, "212000-0142").await;
+        assert!(matches!(store.record_consent(other.id, p, north.id).await, Err(StoreError::UnknownReference(_))));
+        assert!(matches!(store.person_facts(other.id, p, now).await, Err(StoreError::NotFound(_))));
+        // Later the future relationship holds and the past one still does not.
+        let later = store.person_facts(t.id, p, now + Duration::days(2)).await.unwrap();
+        assert_eq!(later.care.len(), 2);
+        assert!(!later.care.contains(&ActiveCare::Staff(staff)));
     }
 }

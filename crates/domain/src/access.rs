@@ -1,0 +1,111 @@
+//! What an access decision is made from: who asks (with their roles and
+//! session), what they want to do, and the facts about the person whose data
+//! it is. The store loads these per request; the policy crate decides.
+
+use crate::{Account, Loa, PersonId, RelativeId, Role, StaffId, TenantId, UnitId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A part of a person's data, as the law and the UI distinguish them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Name, identity number, who cares for them (not address/contact data).
+    Overview,
+    /// Address and contact data (hidden under protected identity).
+    Contact,
+    /// The care plan (genomförandeplan).
+    CarePlan,
+    /// Visit notes (social documentation).
+    VisitNotes,
+}
+
+impl Part {
+    /// Every part.
+    pub const ALL: [Part; 4] = [
+        Part::Overview,
+        Part::Contact,
+        Part::CarePlan,
+        Part::VisitNotes,
+    ];
+}
+
+/// What the principal wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Read a part of the person's data written by `unit`.
+    Read(Part),
+    /// Create or change a part (care plan, visit notes).
+    Write(Part),
+    /// Find the person in a search or a list.
+    Find,
+    /// Begin emergency access (nödåtkomst) to the person.
+    BeginEmergencyAccess,
+}
+
+/// Who is asking, as the session and the store know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account.
+    pub account: Account,
+    /// Roles (staff only): unit × role.
+    pub roles: Vec<(UnitId, Role)>,
+    /// The session's level of assurance.
+    pub loa: Loa,
+    /// Whether the session's authentication is fresh enough for step-up.
+    pub stepped_up: bool,
+}
+
+/// A care relationship that holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveCare {
+    /// A staff member directly.
+    Staff(StaffId),
+    /// A unit.
+    Unit(UnitId),
+}
+
+/// An emergency access in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyAccess {
+    /// Who.
+    pub staff: StaffId,
+    /// Until when.
+    pub until: OffsetDateTime,
+}
+
+/// Everything about the person that decides access to their data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonFacts {
+    /// Whose data.
+    pub person: PersonId,
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// Protected identity: contact data hidden, no proxies.
+    pub protected_identity: bool,
+    /// Care relationships that hold now.
+    pub care: Vec<ActiveCare>,
+    /// Units the person has consented may reach documentation written by other units.
+    pub consents: Vec<UnitId>,
+    /// Units whose documentation the person has blocked from every other unit.
+    pub blocked_units: Vec<UnitId>,
+    /// Emergency accesses in force.
+    pub emergency: Vec<EmergencyAccess>,
+    /// What each relative has been granted.
+    pub relative_grants: Vec<(RelativeId, Vec<Part>)>,
+}
+
+/// The data the action touches: a part of the person's data, written by a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    /// Whose.
+    pub person: PersonId,
+    /// Which part.
+    pub part: Part,
+    /// The unit that wrote it (documentation belongs to the unit that made
+    /// it); `None` for data that belongs to no unit (overview, contact data).
+    pub owner_unit: Option<UnitId>,
+    /// The lowest LoA a session must have to reach it.
+    pub min_loa: Loa,
+}

@@ -1,0 +1,262 @@
+//! The IDOR matrix: every care-record route × every kind of principal ×
+//! every kind of object, through the real server. The expected answer comes
+//! from the policy's reference model (the specification) over the facts the
+//! store holds at that moment; the server must agree. A route of the API that
+//! has no entry here fails the test.
+
+use crate::kit::*;
+use time::Duration;
+use time::macros::date;
+use trygg_auth::Token;
+use trygg_domain::*;
+use trygg_store::SessionRecord;
+
+/// (method, path template, action, part). `{id}` is the object, `{unit}` the north unit.
+const ROUTES: &[(&str, &str, Action, Part)] = &[
+    (
+        "GET",
+        "/api/persons/{id}",
+        Action::Read(Part::Overview),
+        Part::Overview,
+    ),
+    (
+        "GET",
+        "/api/persons?identity_number={pnr}",
+        Action::Find,
+        Part::Overview,
+    ),
+    (
+        "GET",
+        "/api/persons/{id}/care-plan/{unit}",
+        Action::Read(Part::CarePlan),
+        Part::CarePlan,
+    ),
+    (
+        "POST",
+        "/api/persons/{id}/care-plan/{unit}",
+        Action::Write(Part::CarePlan),
+        Part::CarePlan,
+    ),
+    (
+        "GET",
+        "/api/persons/{id}/notes/{unit}",
+        Action::Read(Part::VisitNotes),
+        Part::VisitNotes,
+    ),
+    (
+        "POST",
+        "/api/persons/{id}/notes/{unit}",
+        Action::Write(Part::VisitNotes),
+        Part::VisitNotes,
+    ),
+    (
+        "POST",
+        "/api/persons/{id}/emergency-access",
+        Action::BeginEmergencyAccess,
+        Part::Overview,
+    ),
+];
+
+#[test]
+fn every_api_route_has_a_matrix_entry() {
+    let source = include_str!("../../../web/src/record.rs");
+    let mut paths = Vec::new();
+    for (path, handlers) in route_calls(source) {
+        for method in ["get(", "post("] {
+            if path.starts_with("/api/") && handlers.contains(method) {
+                paths.push((method.trim_end_matches('(').to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert!(paths.len() >= 7, "{paths:?}");
+    for (method, path) in paths {
+        let covered = ROUTES
+            .iter()
+            .any(|(m, p, _, _)| *m == method && p.split('?').next().unwrap() == path.as_str());
+        assert!(covered, "{method} {path} has no IDOR matrix entry");
+    }
+}
+
+struct Who {
+    name: &'static str,
+    account: Account,
+    roles: Vec<(UnitId, Role)>,
+    token: Option<Token>,
+}
+
+on_both_backends! {
+    async fn idor_matrix(backend) {
+        let app = TestApp::spawn(backend).await;
+        let store = &app.store;
+        let now = app.clock.now();
+        let t = tenant(store, "212000-9994").await;
+        let t2 = tenant(store, "212000-0142").await;
+        let mut tx = store.begin().await.unwrap();
+        let north = tx.add_unit(t.id, None, "Norr", None).await.unwrap().id;
+        let south = tx.add_unit(t.id, None, "Söder", None).await.unwrap().id;
+        let other_unit = tx.add_unit(t2.id, None, "Annan", None).await.unwrap().id;
+        let staff_details = |g: &str| StaffDetails {
+            given_name: PersonName::parse(g).unwrap(), family_name: PersonName::parse("Test").unwrap(),
+            hsa_id: None, identity_number: None, email: None, phone: None,
+        };
+        let mut staff = Vec::new();
+        for (name, unit, role) in [("Nora", north, Role::Nurse), ("Siv", south, Role::Nurse), ("Maja", north, Role::UnitManager), ("Saga", north, Role::SecurityOfficer), ("Hugo", north, Role::HomeCareStaff), ("Alva", north, Role::AlarmOperator)] {
+            let id = tx.add_staff(t.id, &staff_details(name)).await.unwrap();
+            tx.assign_role(t.id, RoleAssignment { staff: id, unit, role }).await.unwrap();
+            staff.push((name, id, unit, role));
+        }
+        let since = Period::new(now - Duration::days(1), None).unwrap();
+        let add = |given: &'static str, serial: u16, protected: bool| {
+            let d = person(given, "Objekt", pnr(date!(1935-05-05), serial));
+            (d, protected)
+        };
+        let objects_details = [add("Egen", 981, false), add("Andra", 982, false), add("Sparrad", 983, false), add("Skyddad", 984, true)];
+        let mut ids = Vec::new();
+        for (d, protected) in &objects_details {
+            ids.push(tx.add_person(t.id, d, *protected).await.unwrap());
+        }
+        let (own, other, blocked, protected) = (ids[0], ids[1], ids[2], ids[3]);
+        tx.add_care_relationship(t.id, own, CareParty::Unit(north), since).await.unwrap();
+        tx.add_care_relationship(t.id, other, CareParty::Unit(south), since).await.unwrap();
+        tx.add_care_relationship(t.id, blocked, CareParty::Unit(north), since).await.unwrap();
+        tx.add_care_relationship(t.id, blocked, CareParty::Unit(south), since).await.unwrap();
+        tx.add_care_relationship(t.id, protected, CareParty::Unit(north), since).await.unwrap();
+        let foreign = tx.add_person(t2.id, &person("Annan", "Kommun", pnr(date!(1935-05-05), 985)), false).await.unwrap();
+        tx.add_care_relationship(t2.id, foreign, CareParty::Unit(other_unit), since).await.unwrap();
+        let rel_details = |g: &str| RelativeDetails {
+            given_name: PersonName::parse(g).unwrap(), family_name: PersonName::parse("Objekt").unwrap(),
+            identity_number: None, relation: None, phone: None, email: None,
+        };
+        let granted = tx.add_relative(t.id, own, &rel_details("Beviljad")).await.unwrap();
+        let ungranted = tx.add_relative(t.id, own, &rel_details("Utan")).await.unwrap();
+        tx.commit().await.unwrap();
+        store.record_consent(t.id, blocked, south).await.unwrap();
+        store.record_block(t.id, blocked, north).await.unwrap();
+        store.grant_relative(t.id, granted, &[Part::Overview, Part::CarePlan]).await.unwrap();
+
+        let mut principals = vec![
+            Who { name: "citizen", account: Account::Person { tenant: t.id, person: own }, roles: vec![], token: None },
+            Who { name: "relative with grant", account: Account::Relative { tenant: t.id, relative: granted, person: own }, roles: vec![], token: None },
+            Who { name: "relative without grant", account: Account::Relative { tenant: t.id, relative: ungranted, person: own }, roles: vec![], token: None },
+            Who { name: "bootstrap admin", account: Account::BootstrapAdmin { name: "admin".into() }, roles: vec![], token: None },
+        ];
+        for (name, id, unit, role) in &staff {
+            principals.push(Who { name, account: Account::Staff { tenant: t.id, staff: *id }, roles: vec![(*unit, *role)], token: None });
+        }
+        for who in &mut principals {
+            let token = Token::generate().unwrap();
+            let loa = if matches!(who.account, Account::BootstrapAdmin { .. }) { Loa::Loa2 } else { Loa::Loa3 };
+            store.create_session(&token.hash(), &SessionRecord {
+                account: who.account.clone(),
+                method: if loa == Loa::Loa2 { AuthMethod::PasswordTotp } else { AuthMethod::BankId },
+                provider: "bankid".into(), loa, authenticated_at: now, created_at: now, last_seen_at: now,
+                expires_at: now + Duration::hours(12),
+            }).await.unwrap();
+            who.token = Some(token);
+        }
+
+        let objects: Vec<(&str, PersonId, Option<String>, Option<TenantId>)> = vec![
+            ("own / same unit", own, Some("19350505-9811".into()), Some(t.id)),
+            ("other unit", other, None, Some(t.id)),
+            ("blocked", blocked, None, Some(t.id)),
+            ("protected identity", protected, None, Some(t.id)),
+            ("other tenant", foreign, None, None),
+            ("non-existent", PersonId::generate(&app.clock), None, None),
+        ];
+        let client = reqwest::Client::new();
+        let mut checked = 0;
+        let mut allowed_count = 0;
+        let mut mismatches = Vec::new();
+        for (method, template, action, part) in ROUTES {
+            for who in &principals {
+                for (object_name, object, _, tenant_of) in &objects {
+                    let number = store.person(tenant_of.unwrap_or(t.id), *object).await.ok().map(|p| p.details.identity_number.canonical());
+                    let path = template
+                        .replace("{id}", &object.to_string())
+                        .replace("{unit}", &north.to_string())
+                        .replace("{pnr}", number.as_deref().unwrap_or("193505059811"));
+                    if template.contains("{pnr}") && number.is_none() {
+                        continue; // nothing to look up
+                    }
+                    // Expected: the specification over the facts as they are now.
+                    let owner = matches!(part, Part::CarePlan | Part::VisitNotes).then_some(north);
+                    let expected = match tenant_of {
+                        Some(tenant) => {
+                            let facts = store.person_facts(*tenant, *object, app.clock.now()).await.unwrap();
+                            let principal = Principal { account: who.account.clone(), roles: who.roles.clone(), loa: if who.name == "bootstrap admin" { Loa::Loa2 } else { Loa::Loa3 }, stepped_up: who.name != "bootstrap admin" };
+                            let resource = Resource { person: *object, part: *part, owner_unit: owner, min_loa: Loa::Loa3 };
+                            trygg_policy::reference::decide(&principal, *action, &resource, &facts, app.clock.now()).is_some()
+                        }
+                        None => false,
+                    };
+                    let token = who.token.as_ref().unwrap();
+                    let url = format!("{}{path}", app.base);
+                    let req = match *method {
+                        "GET" => client.get(&url),
+                        _ => client.post(&url)
+                            .header("x-csrf-token", token.csrf())
+                            .header("origin", &app.base)
+                            .json(&if *action == Action::BeginEmergencyAccess {
+                                serde_json::json!({"reason": "Larm utan svar"})
+                            } else {
+                                serde_json::json!({"text": "Anteckning"})
+                            }),
+                    };
+                    let res = req.header("cookie", format!("__Host-trygg-session={}", token.expose())).send().await.unwrap();
+                    let status = res.status();
+                    let allowed = status.is_success();
+                    // The bootstrap administrator's LoA2 session is sent to the login page (303).
+                    let refused = status == 403 || status == 404 || (status == 303 && who.name == "bootstrap admin");
+                    checked += 1;
+                    allowed_count += usize::from(allowed);
+                    if allowed != expected || (!allowed && !refused) {
+                        mismatches.push(format!("{method} {template} as {} on {object_name}: expected {}, got {status}", who.name, if expected { "allow" } else { "deny" }));
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "{checked}");
+        // Both answers occur, so the matrix can catch a wrong one either way.
+        assert!(allowed_count > 20 && checked - allowed_count > 100, "{allowed_count} of {checked} allowed");
+        assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    }
+
+    async fn fields_a_role_may_not_write_stay_unchanged(backend) {
+        // Mass assignment: only `text` is accepted; author, version and unit
+        // come from the session and the path.
+        let app = TestApp::spawn(backend).await;
+        let now = app.clock.now();
+        let t = tenant(&app.store, "212000-9994").await;
+        let mut tx = app.store.begin().await.unwrap();
+        let north = tx.add_unit(t.id, None, "Norr", None).await.unwrap().id;
+        let nurse = tx.add_staff(t.id, &StaffDetails {
+            given_name: PersonName::parse("Nora").unwrap(), family_name: PersonName::parse("Test").unwrap(),
+            hsa_id: None, identity_number: None, email: None, phone: None,
+        }).await.unwrap();
+        tx.assign_role(t.id, RoleAssignment { staff: nurse, unit: north, role: Role::Nurse }).await.unwrap();
+        let p = tx.add_person(t.id, &person("Elsa", "Ek", pnr(date!(1933-01-01), 981)), false).await.unwrap();
+        tx.add_care_relationship(t.id, p, CareParty::Unit(north), Period::new(now - Duration::days(1), None).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+        let token = Token::generate().unwrap();
+        app.store.create_session(&token.hash(), &SessionRecord {
+            account: Account::Staff { tenant: t.id, staff: nurse }, method: AuthMethod::BankId, provider: "bankid".into(),
+            loa: Loa::Loa3, authenticated_at: now, created_at: now, last_seen_at: now, expires_at: now + Duration::hours(12),
+        }).await.unwrap();
+        let url = format!("{}/api/persons/{p}/care-plan/{north}", app.base);
+        let post = |body: serde_json::Value| {
+            reqwest::Client::new().post(&url)
+                .header("cookie", format!("__Host-trygg-session={}", token.expose()))
+                .header("x-csrf-token", token.csrf()).header("origin", &app.base)
+                .json(&body).send()
+        };
+        assert!(post(serde_json::json!({"text": "Plan A"})).await.unwrap().status().is_success());
+        let forged = post(serde_json::json!({"text": "Plan B", "author": uuid::Uuid::nil(), "version": 99})).await.unwrap();
+        assert_eq!(forged.status(), 422, "unknown fields are refused");
+        let history: serde_json::Value = reqwest::Client::new().get(&url)
+            .header("cookie", format!("__Host-trygg-session={}", token.expose())).send().await.unwrap().json().await.unwrap();
+        assert_eq!(history.as_array().unwrap().len(), 1);
+        assert_eq!(history[0]["text"], "Plan A");
+        assert_eq!(history[0]["author"], nurse.to_string());
+        assert_eq!(history[0]["version"], 1);
+    }
+}
