@@ -162,7 +162,12 @@ impl Store {
     }
 
     /// A person, decrypted.
-    pub async fn person(&self, tenant: TenantId, id: PersonId) -> Result<Person> {
+    ///
+    /// `unsafe_`: reads personal data without a `Grant`. Only for the
+    /// operator's command line (which holds the key file's authority), the
+    /// demo, and showing a logged-in person their own name; request handlers
+    /// use [`Store::person_record`].
+    pub async fn unsafe_person(&self, tenant: TenantId, id: PersonId) -> Result<Person> {
         let row = sqlx::query(person_select!("WHERE p.id = $1 AND p.tenant_id = $2"))
             .bind(id.to_string())
             .bind(tenant.to_string())
@@ -173,7 +178,12 @@ impl Store {
     }
 
     /// Every person of a tenant who has not been erased, decrypted.
-    pub async fn persons(&self, tenant: TenantId) -> Result<Vec<Person>> {
+    ///
+    /// `unsafe_`: reads personal data without a `Grant`. Only for the
+    /// operator's command line (which holds the key file's authority), the
+    /// demo, and showing a logged-in person their own name; request handlers
+    /// use [`Store::person_record`].
+    pub async fn unsafe_persons(&self, tenant: TenantId) -> Result<Vec<Person>> {
         sqlx::query(person_select!(
             "WHERE p.tenant_id = $1 AND p.erased_at IS NULL ORDER BY p.id"
         ))
@@ -186,7 +196,16 @@ impl Store {
     }
 
     /// Exact lookup by personnummer or samordningsnummer, through the blind index.
-    pub async fn find_person(&self, tenant: TenantId, number: &IdentityNumber) -> Result<Person> {
+    ///
+    /// `unsafe_`: reads personal data without a `Grant`. Only for the
+    /// operator's command line (which holds the key file's authority), the
+    /// demo, and showing a logged-in person their own name; request handlers
+    /// use [`Store::person_record`].
+    pub async fn unsafe_find_person(
+        &self,
+        tenant: TenantId,
+        number: &IdentityNumber,
+    ) -> Result<Person> {
         let row = sqlx::query(person_select!(
             "WHERE p.tenant_id = $1 AND p.identity_number_bidx = $2"
         ))
@@ -235,6 +254,38 @@ impl Store {
         self.staff_from_row(&row)
     }
 
+    /// The person with this number (blind index), by id only: no personal
+    /// data is returned, so no grant is needed to ask.
+    pub async fn person_id_by_number(
+        &self,
+        tenant: TenantId,
+        number: &IdentityNumber,
+    ) -> Result<PersonId> {
+        let row = sqlx::query(
+            "SELECT id FROM persons WHERE tenant_id = $1 AND identity_number_bidx = $2 AND erased_at IS NULL",
+        )
+        .bind(tenant.to_string())
+        .bind(self.identity_bidx(tenant, number))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("person"))?;
+        id_col(&row, "id")
+    }
+
+    /// The person a grant to read the overview is for.
+    pub async fn person_record(&self, grant: &trygg_policy::Grant) -> Result<Person> {
+        if grant.action() != trygg_domain::Action::Read(trygg_domain::Part::Overview) {
+            return Err(StoreError::Corrupt(
+                "a grant for another action was used to read a person".into(),
+            ));
+        }
+        let tenant = grant
+            .account()
+            .tenant()
+            .ok_or(StoreError::UnknownReference("tenant of the grant"))?;
+        self.unsafe_person(tenant, grant.person()).await
+    }
+
     /// Whether a person with this number exists in the tenant.
     pub async fn person_exists(&self, tenant: TenantId, number: &IdentityNumber) -> Result<bool> {
         Ok(
@@ -266,7 +317,16 @@ impl Store {
     }
 
     /// A person's relatives, decrypted with the person's key.
-    pub async fn relatives(&self, tenant: TenantId, person: PersonId) -> Result<Vec<Relative>> {
+    ///
+    /// `unsafe_`: reads personal data without a `Grant`. Only for the
+    /// operator's command line (which holds the key file's authority), the
+    /// demo, and showing a logged-in person their own name; request handlers
+    /// use [`Store::person_record`].
+    pub async fn unsafe_relatives(
+        &self,
+        tenant: TenantId,
+        person: PersonId,
+    ) -> Result<Vec<Relative>> {
         let rows = sqlx::query(
             "SELECT r.id, r.given_name, r.family_name, r.identity_number, r.relation, r.phone, r.email, \
                     p.data_key_id, k.kek_id, k.wrapped \

@@ -370,11 +370,11 @@ pub fn parse_time(s: &str) -> anyhow::Result<OffsetDateTime> {
 /// Resolves a person given by id or by personnummer.
 pub async fn find_person(store: &Store, tenant: &Tenant, key: &str) -> anyhow::Result<PersonId> {
     if let Ok(id) = key.parse::<PersonId>() {
-        return Ok(store.person(tenant.id, id).await?.id);
+        return Ok(store.unsafe_person(tenant.id, id).await?.id);
     }
     let number = IdentityNumber::parse(key, store.clock().today())
         .map_err(|e| anyhow::anyhow!("--person is neither an id nor a valid personnummer: {e}"))?;
-    Ok(store.find_person(tenant.id, &number).await?.id)
+    Ok(store.unsafe_find_person(tenant.id, &number).await?.id)
 }
 
 fn role_names(roles: &[RoleAssignment], units: &[trygg_store::UnitNode]) -> String {
@@ -584,7 +584,7 @@ async fn run_with_store(
         }
         AdminCmd::Person(PersonCmd::List { tenant }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
-            for p in store.persons(tenant.id).await? {
+            for p in store.unsafe_persons(tenant.id).await? {
                 say!(
                     "{}  {}  {} {}{}",
                     p.id,
@@ -602,7 +602,7 @@ async fn run_with_store(
         AdminCmd::Person(PersonCmd::Show { tenant, person }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
-            let p = store.person(tenant.id, id).await?;
+            let p = store.unsafe_person(tenant.id, id).await?;
             say!("id:            {}", p.id);
             say!(
                 "personnummer:  {}",
@@ -829,7 +829,7 @@ async fn print_relatives(
     person: PersonId,
     prefix: &str,
 ) -> anyhow::Result<()> {
-    for r in store.relatives(tenant.id, person).await? {
+    for r in store.unsafe_relatives(tenant.id, person).await? {
         say!(
             "{prefix}{} {} ({})",
             r.details.given_name,

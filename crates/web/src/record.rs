@@ -151,12 +151,7 @@ pub async fn overview(
     )
     .await
     .is_ok();
-    let tenant = grant.account().tenant().ok_or(WebError::Forbidden)?;
-    let p = state
-        .store
-        .person(tenant, grant.person())
-        .await
-        .map_err(store_err)?;
+    let p = state.store.person_record(&grant).await.map_err(store_err)?;
     Ok(Json(Overview {
         id: p.id,
         name: format!("{} {}", p.details.given_name, p.details.family_name),
@@ -188,20 +183,13 @@ pub async fn find(
         .map_err(|_| WebError::BadRequest("not a personnummer or samordningsnummer"))?;
     let person = state
         .store
-        .find_person(tenant, &number)
+        .person_id_by_number(tenant, &number)
         .await
         .map_err(store_err)?;
-    authorize(
-        &state,
-        &session,
-        person.id,
-        Action::Find,
-        Part::Overview,
-        None,
-    )
-    .await
-    .map_err(|_| WebError::NotFound)?;
-    Ok(Json(serde_json::json!({ "id": person.id })))
+    authorize(&state, &session, person, Action::Find, Part::Overview, None)
+        .await
+        .map_err(|_| WebError::NotFound)?;
+    Ok(Json(serde_json::json!({ "id": person })))
 }
 
 /// One version of a text (plan or note).

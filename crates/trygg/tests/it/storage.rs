@@ -90,7 +90,7 @@ on_both_backends! {
         ));
         drop(tx);
         // Reading across tenants finds nothing.
-        assert!(matches!(store.person(a.id, person_b).await, Err(StoreError::NotFound("person"))));
+        assert!(matches!(store.unsafe_person(a.id, person_b).await, Err(StoreError::NotFound("person"))));
         assert!(matches!(store.find_unit(b.id, "A-enheten").await, Err(StoreError::NotFound("unit"))));
     }
 
@@ -123,13 +123,13 @@ on_both_backends! {
         tx.add_care_relationship(t.id, id, CareParty::Unit(unit.id), Period::new(from, Some(until)).unwrap()).await.unwrap();
         tx.commit().await.unwrap();
 
-        let p = store.person(t.id, id).await.unwrap();
+        let p = store.unsafe_person(t.id, id).await.unwrap();
         assert_eq!(p.details, details);
         assert!(p.protected_identity);
-        assert_eq!(store.find_person(t.id, &number).await.unwrap().id, id);
+        assert_eq!(store.unsafe_find_person(t.id, &number).await.unwrap().id, id);
         let other = pnr(date!(1938-04-30), 992);
-        assert!(matches!(store.find_person(t.id, &other).await, Err(StoreError::NotFound(_))));
-        let rels = store.relatives(t.id, id).await.unwrap();
+        assert!(matches!(store.unsafe_find_person(t.id, &other).await, Err(StoreError::NotFound(_))));
+        let rels = store.unsafe_relatives(t.id, id).await.unwrap();
         assert_eq!(rels.len(), 1);
         assert_eq!(rels[0].id, rel);
         assert_eq!(rels[0].details, relative);
@@ -138,7 +138,7 @@ on_both_backends! {
         assert_eq!(care[0].party, CareParty::Unit(unit.id));
         assert!(care[0].period.contains(from + Duration::days(29)));
         assert!(!care[0].period.contains(until));
-        assert_eq!(store.persons(t.id).await.unwrap().len(), 1);
+        assert_eq!(store.unsafe_persons(t.id).await.unwrap().len(), 1);
         let counts = store.counts(t.id).await.unwrap();
         assert_eq!((counts.persons, counts.relatives, counts.care_relationships, counts.units), (1, 1, 1, 1));
     }
@@ -158,7 +158,7 @@ on_both_backends! {
         assert!(err.to_string().contains("already exists"));
         drop(tx); // rolled back: the unit is not there either
         assert!(store.unit_tree(t.id).await.unwrap().is_empty());
-        assert_eq!(store.persons(t.id).await.unwrap().len(), 1);
+        assert_eq!(store.unsafe_persons(t.id).await.unwrap().len(), 1);
 
         // The same number in another tenant is another record.
         let other = tenant(&store, "212000-0142").await;
@@ -201,12 +201,12 @@ on_both_backends! {
 
         store.erase_person(t.id, id).await.unwrap();
 
-        assert!(matches!(store.person(t.id, id).await, Err(StoreError::Erased("person"))));
-        assert!(matches!(store.relatives(t.id, id).await, Err(StoreError::Erased("person"))));
-        assert!(matches!(store.find_person(t.id, &number).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(store.unsafe_person(t.id, id).await, Err(StoreError::Erased("person"))));
+        assert!(matches!(store.unsafe_relatives(t.id, id).await, Err(StoreError::Erased("person"))));
+        assert!(matches!(store.unsafe_find_person(t.id, &number).await, Err(StoreError::NotFound(_))));
         assert!(matches!(store.erase_person(t.id, id).await, Err(StoreError::Erased(_))));
-        assert_eq!(store.persons(t.id).await.unwrap().len(), 1);
-        assert_eq!(store.person(t.id, keep).await.unwrap().details.given_name.as_str(), "Stannar");
+        assert_eq!(store.unsafe_persons(t.id).await.unwrap().len(), 1);
+        assert_eq!(store.unsafe_person(t.id, keep).await.unwrap().details.given_name.as_str(), "Stannar");
         // The sealed data is still stored, but its key is gone: from the tables,
         // and from the bytes on disk (SQLite file) or the dump (PostgreSQL).
         let still: Vec<u8> = sqlx::query("SELECT given_name FROM persons WHERE id = $1")
@@ -242,7 +242,7 @@ on_both_backends! {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(store.persons(t.id).await.unwrap().len(), 8);
+        assert_eq!(store.unsafe_persons(t.id).await.unwrap().len(), 8);
     }
 }
 
