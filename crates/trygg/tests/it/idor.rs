@@ -260,3 +260,56 @@ on_both_backends! {
         assert_eq!(history[0]["version"], 1);
     }
 }
+
+on_both_backends! {
+    async fn emergency_access_over_http(backend) {
+        // Reason required, fresh login required, access for two hours, then
+        // gone; on the follow-up list until reviewed.
+        let app = TestApp::spawn(backend).await;
+        let now = app.clock.now();
+        let t = tenant(&app.store, "212000-9994").await;
+        let mut tx = app.store.begin().await.unwrap();
+        let north = tx.add_unit(t.id, None, "Norr", None).await.unwrap().id;
+        let south = tx.add_unit(t.id, None, "Söder", None).await.unwrap().id;
+        let siv = tx.add_staff(t.id, &StaffDetails {
+            given_name: PersonName::parse("Siv").unwrap(), family_name: PersonName::parse("Test").unwrap(),
+            hsa_id: None, identity_number: None, email: None, phone: None,
+        }).await.unwrap();
+        tx.assign_role(t.id, RoleAssignment { staff: siv, unit: south, role: Role::Nurse }).await.unwrap();
+        let p = tx.add_person(t.id, &person("Greta", "Lind", pnr(date!(1936-06-06), 989)), false).await.unwrap();
+        tx.add_care_relationship(t.id, p, CareParty::Unit(north), Period::new(now - Duration::days(1), None).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+        let token = Token::generate().unwrap();
+        app.store.create_session(&token.hash(), &SessionRecord {
+            account: Account::Staff { tenant: t.id, staff: siv }, method: AuthMethod::BankId, provider: "bankid".into(),
+            loa: Loa::Loa3, authenticated_at: now, created_at: now, last_seen_at: now, expires_at: now + Duration::hours(12),
+        }).await.unwrap();
+        let client = reqwest::Client::new();
+        let get = |path: String| client.get(format!("{}{path}", app.base)).header("cookie", format!("__Host-trygg-session={}", token.expose())).send();
+        let begin = |reason: &'static str| client.post(format!("{}/api/persons/{p}/emergency-access", app.base))
+            .header("cookie", format!("__Host-trygg-session={}", token.expose()))
+            .header("x-csrf-token", token.csrf()).header("origin", &app.base)
+            .json(&serde_json::json!({ "reason": reason })).send();
+        let overview = format!("/api/persons/{p}");
+        assert_eq!(get(overview.clone()).await.unwrap().status(), 403, "no care relationship");
+        assert_eq!(begin("   ").await.unwrap().status(), 400, "a reason is required");
+        // Eleven minutes after login the step-up is stale.
+        app.clock.advance(Duration::minutes(11));
+        assert_eq!(begin("Larm utan svar").await.unwrap().status(), 403);
+        app.clock.set(now + Duration::minutes(5));
+        let res = begin("Larm utan svar").await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(get(overview.clone()).await.unwrap().status(), 200, "emergency access in force");
+        assert_eq!(get(format!("/api/persons/{p}/care-plan/{north}")).await.unwrap().status(), 200);
+        // Two hours later it is over (the session is kept alive meanwhile).
+        for _ in 0..4 {
+            app.clock.advance(Duration::minutes(29));
+            get("/".into()).await.unwrap();
+        }
+        app.clock.advance(Duration::minutes(4));
+        assert_eq!(get(overview).await.unwrap().status(), 403, "expired");
+        let list = app.store.emergency_follow_up_list(t.id).await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].staff, list[0].person), (siv, p));
+    }
+}
