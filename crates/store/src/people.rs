@@ -91,7 +91,7 @@ impl Store {
 
     /// The data key from a row's `data_key_id, kek_id, wrapped` columns;
     /// `Erased` if the key has been destroyed.
-    fn row_key(&self, row: &AnyRow, what: &'static str) -> Result<DataKey> {
+    pub(crate) fn row_key(&self, row: &AnyRow, what: &'static str) -> Result<DataKey> {
         let id: Option<String> = row.try_get("data_key_id")?;
         let kek: Option<String> = row.try_get("kek_id")?;
         let wrapped: Option<Vec<u8>> = row.try_get("wrapped")?;

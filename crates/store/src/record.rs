@@ -11,7 +11,7 @@ use crate::org::id_col;
 use crate::{Result, Store, StoreError, from_ms, ms};
 use sqlx::Row as _;
 use time::OffsetDateTime;
-use trygg_crypto::{DataKey, KekId, WrappedKey};
+use trygg_crypto::DataKey;
 use trygg_domain::{
     Action, ActiveCare, EmergencyAccess, FreeText, Part, PersonFacts, PersonId, RelativeId,
     StaffId, TenantId, UnitId,
@@ -82,19 +82,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("person"))?;
-        let id: Option<String> = row.try_get("data_key_id")?;
-        let kek: Option<String> = row.try_get("kek_id")?;
-        let wrapped: Option<Vec<u8>> = row.try_get("wrapped")?;
-        match (id, kek, wrapped) {
-            (Some(id), Some(kek), Some(bytes)) => self.keys.unwrap_data_key(
-                &id,
-                &WrappedKey {
-                    kek_id: KekId::from_stored(&kek),
-                    bytes,
-                },
-            ),
-            _ => Err(StoreError::Erased("person")),
-        }
+        self.row_key(&row, "person")
     }
 
     fn grant_tenant(grant: &Grant) -> Result<TenantId> {

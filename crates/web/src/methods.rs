@@ -4,7 +4,7 @@
 //! [`session::establish`] with the account its verified identity maps to.
 
 use crate::i18n::{Lang, Texts};
-use crate::pages::{ClientAddr, page};
+use crate::pages::{ClientAddr, form_page};
 use crate::session::{
     Authentication, FLOW_COOKIE, MaybeSession, cookie, establish, redirect, safe_return_path,
     set_cookie,
@@ -372,11 +372,7 @@ pub async fn bankid_page(
         csrf,
     }
     .render();
-    let mut r = page(lang, html);
-    if let Some(set) = set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
-    Ok(r)
+    Ok(form_page(lang, html, set))
 }
 
 /// `?lang=`.

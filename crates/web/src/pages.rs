@@ -70,6 +70,20 @@ pub fn page(lang: Lang, html: Result<String, askama::Error>) -> Response {
     }
 }
 
+/// [`page`] for a page with forms: also sets the anonymous CSRF cookie that
+/// [`form_csrf`] made, if it made one.
+pub fn form_page(
+    lang: Lang,
+    html: Result<String, askama::Error>,
+    csrf_cookie: Option<HeaderValue>,
+) -> Response {
+    let mut r = page(lang, html);
+    if let Some(cookie) = csrf_cookie {
+        r.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    r
+}
+
 /// The CSRF token for an anonymous visitor's forms, and the cookie to set
 /// if they have none yet.
 fn anonymous_csrf(headers: &HeaderMap) -> Result<(String, Option<HeaderValue>), WebError> {
@@ -154,11 +168,7 @@ pub async fn login(
         totp_step_up,
     }
     .render();
-    let mut r = page(lang, html);
-    if let Some(set) = set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
-    Ok(r)
+    Ok(form_page(lang, html, set))
 }
 
 #[derive(Template)]
@@ -185,11 +195,7 @@ pub async fn bootstrap_page(
         csrf,
     }
     .render();
-    let mut r = page(lang, html);
-    if let Some(set) = set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
-    Ok(r)
+    Ok(form_page(lang, html, set))
 }
 
 /// The bootstrap login form.
@@ -444,14 +450,19 @@ pub async fn security(
 /// `None` if the session's authentication is fresh and strong enough for a
 /// sensitive action; otherwise the redirect to identify again.
 pub fn require_step_up(state: &AppState, session: &Session, return_to: &str) -> Option<Response> {
-    let now = state.store.clock().now();
+    (!is_stepped_up(state, session))
+        .then(|| redirect(&format!("/login?step_up=1&return={return_to}")))
+}
+
+/// Whether the session's authentication is fresh and strong enough for a
+/// sensitive action (never the bootstrap administrator's password + TOTP).
+pub fn is_stepped_up(state: &AppState, session: &Session) -> bool {
     let r = &session.record;
-    let fresh = state
+    state
         .auth
         .policy
-        .step_up_satisfied(r.loa, r.authenticated_at, now)
-        && !matches!(r.method, AuthMethod::PasswordTotp);
-    (!fresh).then(|| redirect(&format!("/login?step_up=1&return={return_to}")))
+        .step_up_satisfied(r.loa, r.authenticated_at, state.store.clock().now())
+        && !matches!(r.method, AuthMethod::PasswordTotp)
 }
 
 /// `GET /static/trygg.css`.

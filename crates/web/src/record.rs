@@ -25,20 +25,24 @@ pub const EMERGENCY_ACCESS_DURATION: time::Duration = time::Duration::hours(2);
 /// The lowest LoA any session needs for care data.
 const RECORD_MIN_LOA: Loa = Loa::Loa3;
 
-/// The one decision path: may this session do `action` on `part` (written by
-/// `owner`) of `person`'s data? Loads the principal's roles and the person's
-/// facts from the store, asks the policy, and returns the grant.
-pub async fn authorize(
+/// What a decision about one person is made from, loaded once per request:
+/// the principal (with roles) and the person's facts.
+#[derive(Debug)]
+pub struct Access {
+    principal: Principal,
+    facts: trygg_domain::PersonFacts,
+    now: time::OffsetDateTime,
+}
+
+/// Loads the principal's roles and the person's facts for this session.
+pub async fn load_access(
     state: &AppState,
     session: &Session,
     person: PersonId,
-    action: Action,
-    part: Part,
-    owner: Option<UnitId>,
-) -> Result<Grant, WebError> {
+) -> Result<Access, WebError> {
     let account = &session.record.account;
     let Some(tenant) = account.tenant() else {
-        tracing::warn!(action = ?action, "refused: the bootstrap administrator reaches no personal data");
+        tracing::warn!("refused: the bootstrap administrator reaches no personal data");
         return Err(WebError::Forbidden);
     };
     let now = state.store.clock().now();
@@ -57,33 +61,68 @@ pub async fn authorize(
         account: account.clone(),
         roles,
         loa: session.record.loa,
-        stepped_up: state.auth.policy.step_up_satisfied(
-            session.record.loa,
-            session.record.authenticated_at,
-            now,
-        ) && !matches!(
-            session.record.method,
-            trygg_domain::AuthMethod::PasswordTotp
-        ),
+        stepped_up: crate::pages::is_stepped_up(state, session),
     };
-    let facts = match state.store.person_facts(tenant, person, now).await {
-        Ok(facts) => facts,
-        Err(StoreError::NotFound(_) | StoreError::Erased(_)) => return Err(WebError::NotFound),
-        Err(e) => return Err(WebError::Unavailable(e)),
-    };
+    let facts = state
+        .store
+        .person_facts(tenant, person, now)
+        .await
+        .map_err(store_err)?;
+    Ok(Access {
+        principal,
+        facts,
+        now,
+    })
+}
+
+/// The part of the person's data an action concerns (Find and emergency
+/// access concern the person as such: their overview).
+fn part_of(action: Action) -> Part {
+    match action {
+        Action::Read(part) | Action::Write(part) => part,
+        Action::Find | Action::BeginEmergencyAccess => Part::Overview,
+    }
+}
+
+/// Asks the policy whether `action` (on documentation written by `owner`) is
+/// allowed, given what [`load_access`] loaded.
+pub fn decide(
+    state: &AppState,
+    access: &Access,
+    action: Action,
+    owner: Option<UnitId>,
+) -> Result<Grant, WebError> {
     let resource = Resource {
-        person,
-        part,
+        person: access.facts.person,
+        part: part_of(action),
         owner_unit: owner,
         min_loa: RECORD_MIN_LOA,
     };
     state
         .policy
-        .authorize(&principal, action, &resource, &facts, now)
+        .authorize(&access.principal, action, &resource, &access.facts, access.now)
         .map_err(|denial| {
-            tracing::warn!(action = ?action, reason = ?denial.reason, %person, "access refused");
+            tracing::warn!(action = ?action, reason = ?denial.reason, person = %access.facts.person, "access refused");
             WebError::Forbidden
         })
+}
+
+/// The one decision path: may this session do `action` on `person`'s data
+/// (documentation written by `owner`)? Loads the facts, asks the policy, and
+/// returns the grant the store demands.
+pub async fn authorize(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    action: Action,
+    owner: Option<UnitId>,
+) -> Result<Grant, WebError> {
+    decide(
+        state,
+        &load_access(state, session, person).await?,
+        action,
+        owner,
+    )
 }
 
 fn staff_of(session: &Session) -> Result<StaffId, WebError> {
@@ -132,25 +171,9 @@ pub async fn overview(
     Authenticated(session): Authenticated,
     Path(person): Path<PersonId>,
 ) -> Result<Json<Overview>, WebError> {
-    let grant = authorize(
-        &state,
-        &session,
-        person,
-        Action::Read(Part::Overview),
-        Part::Overview,
-        None,
-    )
-    .await?;
-    let contact_allowed = authorize(
-        &state,
-        &session,
-        person,
-        Action::Read(Part::Contact),
-        Part::Contact,
-        None,
-    )
-    .await
-    .is_ok();
+    let access = load_access(&state, &session, person).await?;
+    let grant = decide(&state, &access, Action::Read(Part::Overview), None)?;
+    let contact_allowed = decide(&state, &access, Action::Read(Part::Contact), None).is_ok();
     let p = state.store.person_record(&grant).await.map_err(store_err)?;
     Ok(Json(Overview {
         id: p.id,
@@ -186,7 +209,7 @@ pub async fn find(
         .person_id_by_number(tenant, &number)
         .await
         .map_err(store_err)?;
-    authorize(&state, &session, person, Action::Find, Part::Overview, None)
+    authorize(&state, &session, person, Action::Find, None)
         .await
         .map_err(|_| WebError::NotFound)?;
     Ok(Json(serde_json::json!({ "id": person })))
@@ -211,6 +234,30 @@ fn when(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+impl From<trygg_store::CarePlan> for Version {
+    fn from(p: trygg_store::CarePlan) -> Self {
+        Self {
+            id: None,
+            version: p.version,
+            text: p.text.into(),
+            author: p.author,
+            written_at: when(p.written_at),
+        }
+    }
+}
+
+impl From<trygg_store::VisitNote> for Version {
+    fn from(n: trygg_store::VisitNote) -> Self {
+        Self {
+            id: Some(n.id),
+            version: n.version,
+            text: n.text.into(),
+            author: n.author,
+            written_at: when(n.written_at),
+        }
+    }
+}
+
 /// `GET /api/persons/{id}/care-plan/{unit}`: every version, oldest first.
 pub async fn care_plan(
     State(state): State<AppState>,
@@ -222,7 +269,6 @@ pub async fn care_plan(
         &session,
         person,
         Action::Read(Part::CarePlan),
-        Part::CarePlan,
         Some(unit),
     )
     .await?;
@@ -231,18 +277,7 @@ pub async fn care_plan(
         .care_plan_history(&grant)
         .await
         .map_err(store_err)?;
-    Ok(Json(
-        history
-            .into_iter()
-            .map(|p| Version {
-                id: None,
-                version: p.version,
-                text: p.text.into(),
-                author: p.author,
-                written_at: when(p.written_at),
-            })
-            .collect(),
-    ))
+    Ok(Json(history.into_iter().map(Version::from).collect()))
 }
 
 /// A text to write. Nothing else is accepted (no author, version or unit:
@@ -253,6 +288,13 @@ pub struct TextBody {
     text: String,
 }
 
+impl TextBody {
+    fn parse(&self) -> Result<FreeText, WebError> {
+        FreeText::parse(&self.text)
+            .map_err(|_| WebError::BadRequest("the text is empty or too long"))
+    }
+}
+
 /// `POST /api/persons/{id}/care-plan/{unit}`: a new version.
 pub async fn write_care_plan(
     State(state): State<AppState>,
@@ -261,14 +303,12 @@ pub async fn write_care_plan(
     Json(body): Json<TextBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
     let author = staff_of(&session)?;
-    let text = FreeText::parse(&body.text)
-        .map_err(|_| WebError::BadRequest("the text is empty or too long"))?;
+    let text = body.parse()?;
     let grant = authorize(
         &state,
         &session,
         person,
         Action::Write(Part::CarePlan),
-        Part::CarePlan,
         Some(unit),
     )
     .await?;
@@ -291,23 +331,11 @@ pub async fn notes(
         &session,
         person,
         Action::Read(Part::VisitNotes),
-        Part::VisitNotes,
         Some(unit),
     )
     .await?;
     let notes = state.store.visit_notes(&grant).await.map_err(store_err)?;
-    Ok(Json(
-        notes
-            .into_iter()
-            .map(|n| Version {
-                id: Some(n.id),
-                version: n.version,
-                text: n.text.into(),
-                author: n.author,
-                written_at: when(n.written_at),
-            })
-            .collect(),
-    ))
+    Ok(Json(notes.into_iter().map(Version::from).collect()))
 }
 
 /// `POST /api/persons/{id}/notes/{unit}`: a new note.
@@ -318,14 +346,12 @@ pub async fn write_note(
     Json(body): Json<TextBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
     let author = staff_of(&session)?;
-    let text = FreeText::parse(&body.text)
-        .map_err(|_| WebError::BadRequest("the text is empty or too long"))?;
+    let text = body.parse()?;
     let grant = authorize(
         &state,
         &session,
         person,
         Action::Write(Part::VisitNotes),
-        Part::VisitNotes,
         Some(unit),
     )
     .await?;
@@ -355,15 +381,7 @@ pub async fn emergency_access(
     let staff = staff_of(&session)?;
     let reason =
         FreeText::parse(&body.reason).map_err(|_| WebError::BadRequest("a reason is required"))?;
-    let grant = authorize(
-        &state,
-        &session,
-        person,
-        Action::BeginEmergencyAccess,
-        Part::Overview,
-        None,
-    )
-    .await?;
+    let grant = authorize(&state, &session, person, Action::BeginEmergencyAccess, None).await?;
     let until = state.store.clock().now() + EMERGENCY_ACCESS_DURATION;
     let id = state
         .store
