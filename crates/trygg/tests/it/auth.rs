@@ -3,8 +3,7 @@
 
 use crate::kit::*;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use std::collections::BTreeMap;
+use reqwest::header::{HeaderMap, LOCATION};
 use time::Duration;
 use trygg_auth::{Token, Totp};
 use trygg_domain::*;
@@ -14,8 +13,7 @@ use trygg_store::SessionRecord;
 struct Browser {
     base: String,
     client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-    set_cookies: Vec<String>,
+    jar: CookieJar,
 }
 
 impl Browser {
@@ -26,30 +24,7 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookies: BTreeMap::new(),
-            set_cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn absorb(&mut self, headers: &HeaderMap) {
-        for v in headers.get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap().to_owned();
-            let (pair, _) = text.split_once(';').unwrap_or((&text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if text.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-            self.set_cookies.push(text);
+            jar: CookieJar::default(),
         }
     }
 
@@ -57,12 +32,12 @@ impl Browser {
         let res = self
             .client
             .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
+            .header("cookie", self.jar.header())
             .send()
             .await
             .unwrap();
         let (status, headers) = (res.status(), res.headers().clone());
-        self.absorb(&headers);
+        self.jar.absorb(&headers);
         (status, headers, res.text().await.unwrap())
     }
 
@@ -75,19 +50,19 @@ impl Browser {
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
+            .header("cookie", self.jar.header())
             .form(form);
         if let Some(o) = origin {
             req = req.header("origin", o);
         }
         let res = req.send().await.unwrap();
         let (status, headers) = (res.status(), res.headers().clone());
-        self.absorb(&headers);
+        self.jar.absorb(&headers);
         (status, headers, res.text().await.unwrap())
     }
 
     fn session(&self) -> Option<String> {
-        self.cookies.get("__Host-trygg-session").cloned()
+        self.jar.get("__Host-trygg-session").map(str::to_owned)
     }
 }
 
@@ -163,8 +138,7 @@ async fn session_for(
         )
         .await
         .unwrap();
-    b.cookies
-        .insert("__Host-trygg-session".into(), token.expose().to_owned());
+    b.jar.set("__Host-trygg-session", Some(token.expose()));
 }
 
 on_both_backends! {
@@ -195,7 +169,7 @@ on_both_backends! {
         let second = b.session().unwrap();
         assert_ne!(first, second);
         let mut old = Browser::new(&app);
-        old.cookies.insert("__Host-trygg-session".into(), first);
+        old.jar.set("__Host-trygg-session", Some(&first));
         let (_, headers, _) = old.get("/").await;
         assert_eq!(location(&headers), "/login?error=session-ended");
         // The administrator may not take sensitive actions (no e-ID).
@@ -207,13 +181,13 @@ on_both_backends! {
         assert_eq!((status, location(&headers).as_str()), (StatusCode::SEE_OTHER, "/login"));
         assert!(b.session().is_none());
         let mut replay = Browser::new(&app);
-        replay.cookies.insert("__Host-trygg-session".into(), second);
+        replay.jar.set("__Host-trygg-session", Some(&second));
         let (_, headers, _) = replay.get("/").await;
         assert_eq!(location(&headers), "/login?error=session-ended");
 
         // Every cookie Trygg set had the strict flags.
-        assert!(!b.set_cookies.is_empty());
-        for c in b.set_cookies.iter().chain(&old.set_cookies).chain(&replay.set_cookies) {
+        assert!(!b.jar.seen.is_empty());
+        for c in b.jar.seen.iter().chain(&old.jar.seen).chain(&replay.jar.seen) {
             assert!(c.starts_with("__Host-"), "{c}");
             for flag in ["; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax"] {
                 assert!(c.contains(flag), "{c} lacks {flag}");

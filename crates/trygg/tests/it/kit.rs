@@ -414,3 +414,51 @@ pub fn route_calls(source: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A cookie jar of our own for the HTTP clients of the tests (reqwest's jar
+/// would not send the `Secure` `__Host-` cookies over plain HTTP). Keeps
+/// every `Set-Cookie` it saw, for assertions on cookie flags.
+#[derive(Debug, Default)]
+pub struct CookieJar {
+    cookies: Vec<(String, String)>,
+    /// Every `Set-Cookie` header value received, in order.
+    pub seen: Vec<String>,
+}
+
+impl CookieJar {
+    /// The `Cookie` request header.
+    pub fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Takes in a response's `Set-Cookie` headers (`Max-Age=0` removes).
+    pub fn absorb(&mut self, headers: &reqwest::header::HeaderMap) {
+        for v in headers.get_all(reqwest::header::SET_COOKIE) {
+            let text = v.to_str().unwrap().to_owned();
+            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
+            let removed = text.contains("Max-Age=0");
+            self.set(name, (!removed).then_some(value));
+            self.seen.push(text);
+        }
+    }
+
+    /// Sets (or with `None` removes) a cookie by hand.
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        self.cookies.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            self.cookies.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// A cookie's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}

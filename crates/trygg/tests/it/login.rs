@@ -2,7 +2,7 @@
 //! as staff and as a citizen.
 
 use crate::kit::*;
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use time::Duration;
 use time::macros::date;
 use trygg_domain::*;
@@ -10,39 +10,19 @@ use trygg_domain::*;
 struct Flow {
     base: String,
     client: reqwest::Client,
-    cookies: Vec<(String, String)>,
+    jar: CookieJar,
 }
 
 impl Flow {
-    fn header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn absorb(&mut self, res: &reqwest::Response) {
-        for v in res.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !text.contains("Max-Age=0") {
-                self.cookies.push((k.to_owned(), val.to_owned()));
-            }
-        }
-    }
-
     async fn get(&mut self, path: &str) -> reqwest::Response {
         let res = self
             .client
             .get(format!("{}{path}", self.base))
-            .header("cookie", self.header())
+            .header("cookie", self.jar.header())
             .send()
             .await
             .unwrap();
-        self.absorb(&res);
+        self.jar.absorb(res.headers());
         res
     }
 
@@ -50,13 +30,13 @@ impl Flow {
         let res = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("cookie", self.header())
+            .header("cookie", self.jar.header())
             .header("origin", &self.base)
             .form(form)
             .send()
             .await
             .unwrap();
-        self.absorb(&res);
+        self.jar.absorb(res.headers());
         res
     }
 }
@@ -138,7 +118,7 @@ on_both_backends! {
         tx.add_person(t.id, &person("Margit", "Holm", citizen_number), false).await.unwrap();
         tx.commit().await.unwrap();
 
-        let mut f = Flow { base: app.base.clone(), client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), cookies: Vec::new() };
+        let mut f = Flow { base: app.base.clone(), client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), jar: CookieJar::default() };
         let order = start(&app, &mut f, "staff").await;
         // The QR code changes every second.
         let qr1 = f.get("/login/bankid/qr").await.text().await.unwrap();
@@ -166,7 +146,7 @@ on_both_backends! {
         assert!(home.contains("Linnea Persson") && home.contains("bankid") && home.contains("loa3"), "{home}");
 
         // A citizen logs in the same way; a number with no account is refused.
-        let mut c = Flow { base: app.base.clone(), client: f.client.clone(), cookies: Vec::new() };
+        let mut c = Flow { base: app.base.clone(), client: f.client.clone(), jar: CookieJar::default() };
         let order = start(&app, &mut c, "citizen").await;
         control(&app, &order, "scan", serde_json::json!({})).await;
         control(&app, &order, "approve", serde_json::json!({
@@ -175,7 +155,7 @@ on_both_backends! {
         assert_eq!(status(&app, &mut c).await["state"], "complete");
         assert!(c.get("/").await.text().await.unwrap().contains("Margit Holm"));
 
-        let mut u = Flow { base: app.base.clone(), client: f.client.clone(), cookies: Vec::new() };
+        let mut u = Flow { base: app.base.clone(), client: f.client.clone(), jar: CookieJar::default() };
         let order = start(&app, &mut u, "staff").await;
         control(&app, &order, "scan", serde_json::json!({})).await;
         control(&app, &order, "approve", serde_json::json!({
@@ -186,7 +166,7 @@ on_both_backends! {
         assert_eq!(u.get("/").await.status(), 303);
 
         // Cancelled in the app: the official message, and no session.
-        let mut x = Flow { base: app.base.clone(), client: f.client.clone(), cookies: Vec::new() };
+        let mut x = Flow { base: app.base.clone(), client: f.client.clone(), jar: CookieJar::default() };
         let order = start(&app, &mut x, "citizen").await;
         control(&app, &order, "cancel-by-user", serde_json::json!({})).await;
         let s = status(&app, &mut x).await;
@@ -195,7 +175,7 @@ on_both_backends! {
         assert_eq!(x.get("/").await.status(), 303);
 
         // Cancelled on the page.
-        let mut y = Flow { base: app.base.clone(), client: f.client.clone(), cookies: Vec::new() };
+        let mut y = Flow { base: app.base.clone(), client: f.client.clone(), jar: CookieJar::default() };
         start(&app, &mut y, "citizen").await;
         let page = y.get("/login/bankid").await.text().await.unwrap();
         let csrf = between(&page, "name=\"csrf\" value=\"", "\"").to_owned();

@@ -4,7 +4,6 @@
 
 use crate::kit::*;
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 use serde_json::{Value, json};
 use time::Duration;
 use time::macros::date;
@@ -16,7 +15,7 @@ use trygg_store::SessionRecord;
 struct Client {
     app_base: String,
     http: reqwest::Client,
-    cookies: Vec<(String, String)>,
+    jar: CookieJar,
 }
 
 impl Client {
@@ -27,31 +26,16 @@ impl Client {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookies: Vec::new(),
+            jar: CookieJar::default(),
         }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
     }
 
     fn absorb(&mut self, res: &reqwest::Response) {
-        for v in res.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let (k, val) = text.split(';').next().unwrap().split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !text.contains("Max-Age=0") {
-                self.cookies.push((k.to_owned(), val.to_owned()));
-            }
-        }
+        self.jar.absorb(res.headers());
     }
 
     fn has_cookie(&self, name: &str) -> bool {
-        self.cookies.iter().any(|(k, _)| k == name)
+        self.jar.get(name).is_some()
     }
 
     /// The CSRF token of the login page (anonymous) or of the session.
@@ -59,7 +43,7 @@ impl Client {
         let res = self
             .http
             .get(format!("{}{page}", self.app_base))
-            .header("cookie", self.cookie_header())
+            .header("cookie", self.jar.header())
             .send()
             .await
             .unwrap();
@@ -82,7 +66,7 @@ impl Client {
         let mut req = self
             .http
             .post(format!("{}{path}", self.app_base))
-            .header("cookie", self.cookie_header())
+            .header("cookie", self.jar.header())
             .header("origin", &self.app_base)
             .json(&body);
         if let Some(t) = csrf {
@@ -95,8 +79,7 @@ impl Client {
     }
 
     fn login_as(&mut self, token: &Token) {
-        self.cookies
-            .push(("__Host-trygg-session".into(), token.expose().to_owned()));
+        self.jar.set("__Host-trygg-session", Some(token.expose()));
     }
 }
 
