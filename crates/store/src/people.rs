@@ -272,6 +272,34 @@ impl Store {
         id_col(&row, "id")
     }
 
+    /// The persons a staff member's work list starts from, by id only (no
+    /// personal data, so no grant; each is decided before it is shown):
+    /// those in a care relationship now with the staff member or one of
+    /// their units, and those they hold an emergency access to.
+    pub async fn persons_in_care_of(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<PersonId>> {
+        sqlx::query(
+            "SELECT DISTINCT c.person_id AS id FROM care_relationships c \
+             JOIN persons p ON p.id = c.person_id AND p.erased_at IS NULL \
+             WHERE c.tenant_id = $1 AND c.valid_from <= $3 AND (c.valid_until IS NULL OR c.valid_until > $3) \
+             AND (c.staff_id = $2 OR c.unit_id IN (SELECT unit_id FROM role_assignments WHERE staff_id = $2)) \
+             UNION SELECT e.person_id AS id FROM emergency_accesses e \
+             WHERE e.tenant_id = $1 AND e.staff_id = $2 AND e.until > $3",
+        )
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| id_col(row, "id"))
+        .collect()
+    }
+
     /// The person a grant to read the overview is for.
     pub async fn person_record(&self, grant: &trygg_policy::Grant) -> Result<Person> {
         if grant.action() != trygg_domain::Action::Read(trygg_domain::Part::Overview) {

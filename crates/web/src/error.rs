@@ -33,7 +33,8 @@ pub enum WebError {
 }
 
 impl WebError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,6 +74,18 @@ impl WebError {
             WebError::TooLarge => "För mycket data. / Too much data.",
             WebError::BadRequest(_) => "Felaktig begäran. / Bad request.",
             WebError::Internal(_) => "Ett internt fel inträffade. / An internal error occurred.",
+        }
+    }
+}
+
+impl WebError {
+    /// What the user is told, in one language.
+    pub fn message_in(&self, lang: crate::i18n::Lang) -> &'static str {
+        let mut both = self.message().split(" / ");
+        let sv = both.next().unwrap_or_default();
+        match lang {
+            crate::i18n::Lang::Sv => sv,
+            crate::i18n::Lang::En => both.next().unwrap_or(sv),
         }
     }
 }

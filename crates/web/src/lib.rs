@@ -4,6 +4,7 @@
 //! are thin: extract, call one function of the core, map the result. Errors
 //! become responses in exactly one place ([`error::WebError`]).
 
+pub mod care;
 pub mod error;
 pub mod i18n;
 pub mod methods;
@@ -125,6 +126,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(passkey::routes())
         .merge(totp::routes())
         .merge(record::routes())
+        .merge(care::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -300,6 +300,9 @@ pub async fn logout(
 struct HomePage<'a> {
     lang: &'a str,
     t: &'static Texts,
+    c: &'static crate::i18n::CareTexts,
+    is_staff: bool,
+    is_citizen: bool,
     who: String,
     kind: &'static str,
     is_admin: bool,
@@ -379,6 +382,9 @@ pub async fn home(
     let html = HomePage {
         lang: lang.code(),
         t,
+        c: lang.care(),
+        is_staff: matches!(r.account, Account::Staff { .. }),
+        is_citizen: matches!(r.account, Account::Person { .. } | Account::Relative { .. }),
         who: display_name(&state, &r.account).await?,
         kind,
         is_admin: matches!(r.account, Account::BootstrapAdmin { .. }),

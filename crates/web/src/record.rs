@@ -11,10 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use trygg_domain::{
-    Account, Action, FreeText, IdentityNumber, Loa, Part, PersonId, Principal, Resource, StaffId,
-    UnitId,
+    Account, Action, ActiveCare, FreeText, IdentityNumber, Loa, Part, PersonId, Principal,
+    Resource, StaffId, TenantId, UnitId,
 };
 use trygg_policy::Grant;
 use trygg_store::StoreError;
@@ -84,6 +85,15 @@ fn part_of(action: Action) -> Part {
     }
 }
 
+fn resource_for(access: &Access, action: Action, owner: Option<UnitId>) -> Resource {
+    Resource {
+        person: access.facts.person,
+        part: part_of(action),
+        owner_unit: owner,
+        min_loa: RECORD_MIN_LOA,
+    }
+}
+
 /// Asks the policy whether `action` (on documentation written by `owner`) is
 /// allowed, given what [`load_access`] loaded.
 pub fn decide(
@@ -92,12 +102,7 @@ pub fn decide(
     action: Action,
     owner: Option<UnitId>,
 ) -> Result<Grant, WebError> {
-    let resource = Resource {
-        person: access.facts.person,
-        part: part_of(action),
-        owner_unit: owner,
-        min_loa: RECORD_MIN_LOA,
-    };
+    let resource = resource_for(access, action, owner);
     state
         .policy
         .authorize(&access.principal, action, &resource, &access.facts, access.now)
@@ -152,6 +157,12 @@ pub struct Overview {
     pub protected_identity: bool,
     /// Address and contact data, when the principal may see them.
     pub contact: Option<Contact>,
+    /// The units whose documentation about the person the principal may
+    /// read (a blocked unit's documentation is not listed).
+    pub documentation: Vec<Documentation>,
+    /// Until when the principal's own emergency access to the person holds
+    /// (RFC 3339), if one is in force.
+    pub emergency_access_until: Option<String>,
 }
 
 /// Address and contact data.
@@ -165,17 +176,56 @@ pub struct Contact {
     pub email: Option<String>,
 }
 
-/// `GET /api/persons/{id}`.
-pub async fn overview(
-    State(state): State<AppState>,
-    Authenticated(session): Authenticated,
-    Path(person): Path<PersonId>,
-) -> Result<Json<Overview>, WebError> {
-    let access = load_access(&state, &session, person).await?;
-    let grant = decide(&state, &access, Action::Read(Part::Overview), None)?;
-    let contact_allowed = decide(&state, &access, Action::Read(Part::Contact), None).is_ok();
+/// One unit's documentation about a person, and what the principal may do with it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Documentation {
+    /// The unit that writes it.
+    pub unit: UnitId,
+    /// The unit's name.
+    pub unit_name: String,
+    /// May read the care plan.
+    pub read_care_plan: bool,
+    /// May write the care plan.
+    pub write_care_plan: bool,
+    /// May read the visit notes.
+    pub read_notes: bool,
+    /// May write visit notes.
+    pub write_notes: bool,
+}
+
+/// Reads a person's overview: name, identity number, contact data if
+/// allowed, and whose documentation the principal may reach.
+pub async fn read_overview(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+) -> Result<Overview, WebError> {
+    let access = load_access(state, session, person).await?;
+    let grant = decide(state, &access, Action::Read(Part::Overview), None)?;
+    let contact_allowed = decide_quietly(state, &access, Action::Read(Part::Contact), None);
     let p = state.store.person_record(&grant).await.map_err(store_err)?;
-    Ok(Json(Overview {
+    // Documentation is owned by units: those caring for the person, and the
+    // principal's own.
+    let mut units: Vec<UnitId> = access
+        .facts
+        .care
+        .iter()
+        .filter_map(|c| match c {
+            ActiveCare::Unit(u) => Some(*u),
+            ActiveCare::Staff(_) => None,
+        })
+        .chain(access.principal.roles.iter().map(|(u, _)| *u))
+        .collect();
+    units.sort();
+    units.dedup();
+    let names = unit_names(state, access.facts.tenant).await?;
+    let mut documentation: Vec<Documentation> = units
+        .into_iter()
+        .map(|unit| documentation_for(state, &access, unit, &names))
+        .filter(|d| d.read_care_plan || d.read_notes)
+        .collect();
+    documentation.sort_by(|a, b| a.unit_name.cmp(&b.unit_name));
+    Ok(Overview {
         id: p.id,
         name: format!("{} {}", p.details.given_name, p.details.family_name),
         identity_number: p.details.identity_number.display_form(),
@@ -185,34 +235,139 @@ pub async fn overview(
             phone: p.details.phone.map(String::from),
             email: p.details.email.map(String::from),
         }),
-    }))
+        documentation,
+        emergency_access_until: match access.principal.account {
+            Account::Staff { staff, .. } => access
+                .facts
+                .emergency
+                .iter()
+                .filter(|e| e.staff == staff && e.until > access.now)
+                .map(|e| e.until)
+                .max()
+                .map(when),
+            _ => None,
+        },
+    })
 }
 
-/// `?identity_number=`.
-#[derive(Debug, Deserialize)]
-pub struct FindQuery {
-    identity_number: String,
+fn documentation_for(
+    state: &AppState,
+    access: &Access,
+    unit: UnitId,
+    names: &HashMap<UnitId, String>,
+) -> Documentation {
+    let may = |action| decide_quietly(state, access, action, Some(unit));
+    Documentation {
+        unit,
+        unit_name: names.get(&unit).cloned().unwrap_or_default(),
+        read_care_plan: may(Action::Read(Part::CarePlan)),
+        write_care_plan: may(Action::Write(Part::CarePlan)),
+        read_notes: may(Action::Read(Part::VisitNotes)),
+        write_notes: may(Action::Write(Part::VisitNotes)),
+    }
 }
 
-/// `GET /api/persons?identity_number=…`: exact lookup; a person the
-/// principal may not find is "not found", like one who does not exist.
-pub async fn find(
-    State(state): State<AppState>,
-    Authenticated(session): Authenticated,
-    Query(q): Query<FindQuery>,
-) -> Result<Json<serde_json::Value>, WebError> {
+/// What the principal may do with `unit`'s documentation about `person`
+/// (for the pages' buttons; every read and write still decides itself).
+pub async fn unit_documentation(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+) -> Result<Documentation, WebError> {
+    let access = load_access(state, session, person).await?;
+    let names = unit_names(state, access.facts.tenant).await?;
+    if !names.contains_key(&unit) {
+        return Err(WebError::NotFound);
+    }
+    Ok(documentation_for(state, &access, unit, &names))
+}
+
+/// The person's name for a staff member's list, if the principal may find
+/// them and read their overview (a block or a lapsed relationship drops
+/// them from the list).
+pub async fn listed_name(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+) -> Result<Option<String>, WebError> {
+    let access = load_access(state, session, person).await?;
+    if !decide_quietly(state, &access, Action::Find, None) {
+        return Ok(None);
+    }
+    let grant = decide(state, &access, Action::Read(Part::Overview), None)?;
+    let p = state.store.person_record(&grant).await.map_err(store_err)?;
+    Ok(Some(format!(
+        "{} {}",
+        p.details.given_name, p.details.family_name
+    )))
+}
+
+/// [`decide`] for a question whose "no" is an expected answer (which
+/// buttons to show), not an attempt: not logged as a refusal.
+fn decide_quietly(
+    state: &AppState,
+    access: &Access,
+    action: Action,
+    owner: Option<UnitId>,
+) -> bool {
+    let resource = resource_for(access, action, owner);
+    state
+        .policy
+        .authorize(
+            &access.principal,
+            action,
+            &resource,
+            &access.facts,
+            access.now,
+        )
+        .is_ok()
+}
+
+/// The tenant's unit names (not personal data).
+pub async fn unit_names(
+    state: &AppState,
+    tenant: TenantId,
+) -> Result<HashMap<UnitId, String>, WebError> {
+    Ok(state
+        .store
+        .unit_tree(tenant)
+        .await
+        .map_err(WebError::Unavailable)?
+        .into_iter()
+        .map(|n| (n.unit.id, n.unit.name))
+        .collect())
+}
+
+/// Finds a person by identity number; a person the principal may not find
+/// is "not found", like one who does not exist.
+pub async fn find_person(
+    state: &AppState,
+    session: &Session,
+    identity_number: &str,
+) -> Result<PersonId, WebError> {
+    let person = person_by_number(state, session, identity_number).await?;
+    authorize(state, session, person, Action::Find, None)
+        .await
+        .map_err(|_| WebError::NotFound)?;
+    Ok(person)
+}
+
+/// The id behind an identity number in the session's tenant (no decision:
+/// callers decide before they reveal anything).
+pub async fn person_by_number(
+    state: &AppState,
+    session: &Session,
+    identity_number: &str,
+) -> Result<PersonId, WebError> {
     let tenant = session.record.account.tenant().ok_or(WebError::Forbidden)?;
-    let number = IdentityNumber::parse(&q.identity_number, state.store.clock().today())
+    let number = IdentityNumber::parse(identity_number, state.store.clock().today())
         .map_err(|_| WebError::BadRequest("not a personnummer or samordningsnummer"))?;
-    let person = state
+    state
         .store
         .person_id_by_number(tenant, &number)
         .await
-        .map_err(store_err)?;
-    authorize(&state, &session, person, Action::Find, None)
-        .await
-        .map_err(|_| WebError::NotFound)?;
-    Ok(Json(serde_json::json!({ "id": person })))
+        .map_err(store_err)
 }
 
 /// One version of a text (plan or note).
@@ -258,15 +413,20 @@ impl From<trygg_store::VisitNote> for Version {
     }
 }
 
-/// `GET /api/persons/{id}/care-plan/{unit}`: every version, oldest first.
-pub async fn care_plan(
-    State(state): State<AppState>,
-    Authenticated(session): Authenticated,
-    Path((person, unit)): Path<(PersonId, UnitId)>,
-) -> Result<Json<Vec<Version>>, WebError> {
+fn parse_text(text: &str) -> Result<FreeText, WebError> {
+    FreeText::parse(text).map_err(|_| WebError::BadRequest("the text is empty or too long"))
+}
+
+/// Every version of `unit`'s care plan for `person`, oldest first.
+pub async fn read_care_plan(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+) -> Result<Vec<Version>, WebError> {
     let grant = authorize(
-        &state,
-        &session,
+        state,
+        session,
         person,
         Action::Read(Part::CarePlan),
         Some(unit),
@@ -277,7 +437,162 @@ pub async fn care_plan(
         .care_plan_history(&grant)
         .await
         .map_err(store_err)?;
-    Ok(Json(history.into_iter().map(Version::from).collect()))
+    Ok(history.into_iter().map(Version::from).collect())
+}
+
+/// Writes a new version of `unit`'s care plan; returns its number.
+pub async fn save_care_plan(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+    text: &str,
+) -> Result<i64, WebError> {
+    let author = staff_of(session)?;
+    let text = parse_text(text)?;
+    let grant = authorize(
+        state,
+        session,
+        person,
+        Action::Write(Part::CarePlan),
+        Some(unit),
+    )
+    .await?;
+    state
+        .store
+        .write_care_plan(&grant, author, &text)
+        .await
+        .map_err(store_err)
+}
+
+/// The latest version of each of `unit`'s visit notes, newest first.
+pub async fn read_notes(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+) -> Result<Vec<Version>, WebError> {
+    let grant = authorize(
+        state,
+        session,
+        person,
+        Action::Read(Part::VisitNotes),
+        Some(unit),
+    )
+    .await?;
+    let notes = state.store.visit_notes(&grant).await.map_err(store_err)?;
+    Ok(notes.into_iter().map(Version::from).collect())
+}
+
+/// Every version of one visit note, oldest first.
+pub async fn read_note_history(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+    note: uuid::Uuid,
+) -> Result<Vec<Version>, WebError> {
+    let grant = authorize(
+        state,
+        session,
+        person,
+        Action::Read(Part::VisitNotes),
+        Some(unit),
+    )
+    .await?;
+    let history = state
+        .store
+        .visit_note_history(&grant, note)
+        .await
+        .map_err(store_err)?;
+    Ok(history.into_iter().map(Version::from).collect())
+}
+
+/// Writes a new visit note, or with `note` a new version of it; returns
+/// the note's id and the version's number.
+pub async fn save_note(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    unit: UnitId,
+    note: Option<uuid::Uuid>,
+    text: &str,
+) -> Result<(uuid::Uuid, i64), WebError> {
+    let author = staff_of(session)?;
+    let text = parse_text(text)?;
+    let grant = authorize(
+        state,
+        session,
+        person,
+        Action::Write(Part::VisitNotes),
+        Some(unit),
+    )
+    .await?;
+    state
+        .store
+        .write_visit_note(&grant, note, author, &text)
+        .await
+        .map_err(store_err)
+}
+
+/// Begins an emergency access: needs a stated reason and a fresh login;
+/// holds for [`EMERGENCY_ACCESS_DURATION`]; goes on the follow-up list.
+/// Returns its id and when it ends.
+pub async fn begin_emergency(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    reason: &str,
+) -> Result<(uuid::Uuid, time::OffsetDateTime), WebError> {
+    let staff = staff_of(session)?;
+    let reason =
+        FreeText::parse(reason).map_err(|_| WebError::BadRequest("a reason is required"))?;
+    let grant = authorize(state, session, person, Action::BeginEmergencyAccess, None).await?;
+    let until = state.store.clock().now() + EMERGENCY_ACCESS_DURATION;
+    let id = state
+        .store
+        .begin_emergency_access(&grant, staff, &reason, until)
+        .await
+        .map_err(store_err)?;
+    tracing::warn!(%person, %staff, "emergency access begun");
+    Ok((id, until))
+}
+
+// The JSON API: thin wrappers over the functions above.
+
+/// `GET /api/persons/{id}`.
+pub async fn overview(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(person): Path<PersonId>,
+) -> Result<Json<Overview>, WebError> {
+    Ok(Json(read_overview(&state, &session, person).await?))
+}
+
+/// `?identity_number=`.
+#[derive(Debug, Deserialize)]
+pub struct FindQuery {
+    /// The number to look up.
+    pub identity_number: String,
+}
+
+/// `GET /api/persons?identity_number=…`: exact lookup.
+pub async fn find(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Query(q): Query<FindQuery>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let person = find_person(&state, &session, &q.identity_number).await?;
+    Ok(Json(serde_json::json!({ "id": person })))
+}
+
+/// `GET /api/persons/{id}/care-plan/{unit}`: every version, oldest first.
+pub async fn care_plan(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, unit)): Path<(PersonId, UnitId)>,
+) -> Result<Json<Vec<Version>>, WebError> {
+    Ok(Json(read_care_plan(&state, &session, person, unit).await?))
 }
 
 /// A text to write. Nothing else is accepted (no author, version or unit:
@@ -288,13 +603,6 @@ pub struct TextBody {
     text: String,
 }
 
-impl TextBody {
-    fn parse(&self) -> Result<FreeText, WebError> {
-        FreeText::parse(&self.text)
-            .map_err(|_| WebError::BadRequest("the text is empty or too long"))
-    }
-}
-
 /// `POST /api/persons/{id}/care-plan/{unit}`: a new version.
 pub async fn write_care_plan(
     State(state): State<AppState>,
@@ -302,21 +610,7 @@ pub async fn write_care_plan(
     Path((person, unit)): Path<(PersonId, UnitId)>,
     Json(body): Json<TextBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
-    let author = staff_of(&session)?;
-    let text = body.parse()?;
-    let grant = authorize(
-        &state,
-        &session,
-        person,
-        Action::Write(Part::CarePlan),
-        Some(unit),
-    )
-    .await?;
-    let version = state
-        .store
-        .write_care_plan(&grant, author, &text)
-        .await
-        .map_err(store_err)?;
+    let version = save_care_plan(&state, &session, person, unit, &body.text).await?;
     Ok(Json(serde_json::json!({ "version": version })))
 }
 
@@ -326,16 +620,7 @@ pub async fn notes(
     Authenticated(session): Authenticated,
     Path((person, unit)): Path<(PersonId, UnitId)>,
 ) -> Result<Json<Vec<Version>>, WebError> {
-    let grant = authorize(
-        &state,
-        &session,
-        person,
-        Action::Read(Part::VisitNotes),
-        Some(unit),
-    )
-    .await?;
-    let notes = state.store.visit_notes(&grant).await.map_err(store_err)?;
-    Ok(Json(notes.into_iter().map(Version::from).collect()))
+    Ok(Json(read_notes(&state, &session, person, unit).await?))
 }
 
 /// `POST /api/persons/{id}/notes/{unit}`: a new note.
@@ -345,21 +630,29 @@ pub async fn write_note(
     Path((person, unit)): Path<(PersonId, UnitId)>,
     Json(body): Json<TextBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
-    let author = staff_of(&session)?;
-    let text = body.parse()?;
-    let grant = authorize(
-        &state,
-        &session,
-        person,
-        Action::Write(Part::VisitNotes),
-        Some(unit),
-    )
-    .await?;
-    let (id, version) = state
-        .store
-        .write_visit_note(&grant, None, author, &text)
-        .await
-        .map_err(store_err)?;
+    let (id, version) = save_note(&state, &session, person, unit, None, &body.text).await?;
+    Ok(Json(serde_json::json!({ "id": id, "version": version })))
+}
+
+/// `GET /api/persons/{id}/notes/{unit}/{note}`: every version of a note.
+pub async fn note_history(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, unit, note)): Path<(PersonId, UnitId, uuid::Uuid)>,
+) -> Result<Json<Vec<Version>>, WebError> {
+    Ok(Json(
+        read_note_history(&state, &session, person, unit, note).await?,
+    ))
+}
+
+/// `POST /api/persons/{id}/notes/{unit}/{note}`: a new version of a note.
+pub async fn update_note(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, unit, note)): Path<(PersonId, UnitId, uuid::Uuid)>,
+    Json(body): Json<TextBody>,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let (id, version) = save_note(&state, &session, person, unit, Some(note), &body.text).await?;
     Ok(Json(serde_json::json!({ "id": id, "version": version })))
 }
 
@@ -370,25 +663,14 @@ pub struct EmergencyBody {
     reason: String,
 }
 
-/// `POST /api/persons/{id}/emergency-access`: needs a stated reason and a
-/// fresh login; holds for two hours; goes on the follow-up list.
+/// `POST /api/persons/{id}/emergency-access`.
 pub async fn emergency_access(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,
     Path(person): Path<PersonId>,
     Json(body): Json<EmergencyBody>,
 ) -> Result<Json<serde_json::Value>, WebError> {
-    let staff = staff_of(&session)?;
-    let reason =
-        FreeText::parse(&body.reason).map_err(|_| WebError::BadRequest("a reason is required"))?;
-    let grant = authorize(&state, &session, person, Action::BeginEmergencyAccess, None).await?;
-    let until = state.store.clock().now() + EMERGENCY_ACCESS_DURATION;
-    let id = state
-        .store
-        .begin_emergency_access(&grant, staff, &reason, until)
-        .await
-        .map_err(store_err)?;
-    tracing::warn!(%person, %staff, "emergency access begun");
+    let (id, until) = begin_emergency(&state, &session, person, &body.reason).await?;
     Ok(Json(serde_json::json!({ "id": id, "until": when(until) })))
 }
 
@@ -404,6 +686,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/persons/{id}/notes/{unit}",
             get(notes).post(write_note),
+        )
+        .route(
+            "/api/persons/{id}/notes/{unit}/{note}",
+            get(note_history).post(update_note),
         )
         .route("/api/persons/{id}/emergency-access", post(emergency_access))
 }

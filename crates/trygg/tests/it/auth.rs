@@ -404,7 +404,12 @@ const STATE_CHANGING_ROUTES: &[&str] = &[
     "/account/step-up/totp",
     "/api/persons/{id}/care-plan/{unit}",
     "/api/persons/{id}/notes/{unit}",
+    "/api/persons/{id}/notes/{unit}/{note}",
     "/api/persons/{id}/emergency-access",
+    "/persons/emergency-access",
+    "/persons/{id}/care-plan/{unit}",
+    "/persons/{id}/notes/{unit}",
+    "/persons/{id}/notes/{unit}/{note}",
     "/logout",
 ];
 

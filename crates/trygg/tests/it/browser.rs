@@ -468,8 +468,14 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 /// Starts a citizen BankID login from the real login page; returns the
 /// simulator's order reference, with the browser on `/login/bankid`.
 async fn start_bankid(app: &TestApp, b: &Browser) -> String {
+    start_bankid_as(app, b, "citizen").await
+}
+
+/// [`start_bankid`] for `audience` (`citizen` or `staff`).
+async fn start_bankid_as(app: &TestApp, b: &Browser, audience: &str) -> String {
     b.goto(&app.localhost_url("/login")).await;
-    b.click("input[name=audience][value=citizen]").await;
+    b.click(&format!("input[name=audience][value={audience}]"))
+        .await;
     b.click("button[name=method][value=bankid]").await;
     b.wait_for_path("/login/bankid").await;
     let href = b
@@ -787,4 +793,173 @@ async fn pages_have_no_serious_accessibility_violations() {
     b.goto(&app.localhost_url("/account/security")).await;
     b.wait_for_path("/account/security").await;
     b.assert_accessible("/account/security").await;
+}
+
+/// Fills a field and submits its form.
+async fn submit_text(b: &Browser, field: &str, text: &str) {
+    b.exec(
+        "const f = document.querySelector(arguments[0]); f.value = arguments[1]; f.form.requestSubmit();",
+        json!([field, text]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_record_pages_work_and_are_accessible() {
+    // A nurse opens her own unit's person, writes a care plan twice and a
+    // visit note, changes the note, and sees the history; the person then
+    // reads their own record. Every page is checked with axe-core.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await;
+    let elsa = add_citizen(&app, t.id, "Elsa", "Ek", 986).await;
+    let other = add_citizen(&app, t.id, "Olle", "Annan", 987).await;
+    let nurse = Citizen {
+        id: elsa.id,
+        number: pnr(date!(1980 - 02 - 02), 988),
+        given: "Nora",
+        family: "Sköterska",
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    let north = tx
+        .add_unit(t.id, None, "Hemtjänst Norr", None)
+        .await
+        .unwrap()
+        .id;
+    let south = tx
+        .add_unit(t.id, None, "Hemtjänst Söder", None)
+        .await
+        .unwrap()
+        .id;
+    let staff = tx
+        .add_staff(
+            t.id,
+            &StaffDetails {
+                given_name: PersonName::parse(nurse.given).unwrap(),
+                family_name: PersonName::parse(nurse.family).unwrap(),
+                hsa_id: None,
+                identity_number: Some(nurse.number),
+                email: None,
+                phone: None,
+            },
+        )
+        .await
+        .unwrap();
+    tx.assign_role(
+        t.id,
+        RoleAssignment {
+            staff,
+            unit: north,
+            role: Role::Nurse,
+        },
+    )
+    .await
+    .unwrap();
+    let since = Period::new(app.clock.now() - time::Duration::days(1), None).unwrap();
+    tx.add_care_relationship(t.id, elsa.id, CareParty::Unit(north), since)
+        .await
+        .unwrap();
+    tx.add_care_relationship(t.id, other.id, CareParty::Unit(south), since)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let b = Browser::start().await;
+    let order = start_bankid_as(&app, &b, "staff").await;
+    finish_bankid(&app, &b, &order, &nurse).await;
+    b.click("a[href='/persons']").await;
+    b.wait_for_path("/persons").await;
+    let list = b.text().await;
+    assert!(
+        list.contains("Elsa Ek") && !list.contains("Olle Annan"),
+        "{list}"
+    );
+    b.assert_accessible("/persons").await;
+
+    // Someone of another unit cannot be found; the page offers emergency access.
+    submit_text(&b, "#identity_number", &other.number.canonical()).await;
+    b.wait_for(
+        "the not-found answer",
+        "document.getElementById('not-found')",
+    )
+    .await;
+    assert!(!b.text().await.contains("Olle"));
+    b.assert_accessible("/persons/find (not found)").await;
+
+    b.goto(&app.localhost_url("/persons")).await;
+    b.click(&format!("a[href='/persons/{}']", elsa.id)).await;
+    b.wait_for_path(&format!("/persons/{}", elsa.id)).await;
+    b.assert_accessible("/persons/{id}").await;
+
+    let plan = format!("/persons/{}/care-plan/{north}", elsa.id);
+    b.click(&format!("a[href='{plan}']")).await;
+    b.wait_for_path(&plan).await;
+    submit_text(&b, "#text", "Hjälp med frukost kl 8.").await;
+    b.wait_for(
+        "the first version",
+        "document.getElementById('care-plan-text')",
+    )
+    .await;
+    submit_text(&b, "#text", "Hjälp med frukost kl 8 och promenad.").await;
+    b.wait_for(
+        "the second version",
+        "document.body.innerText.includes('Version 2')",
+    )
+    .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Hjälp med frukost kl 8 och promenad.") && text.contains("Version 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Nora Sköterska"),
+        "the author is named: {text}"
+    );
+    b.assert_accessible("care plan").await;
+
+    let notes = format!("/persons/{}/notes/{north}", elsa.id);
+    b.goto(&app.localhost_url(&notes)).await;
+    submit_text(&b, "#text", "Elsa var pigg i dag.").await;
+    b.wait_for(
+        "the note",
+        "document.body.innerText.includes('Elsa var pigg')",
+    )
+    .await;
+    b.assert_accessible("visit notes").await;
+    b.click(&format!("a[href^='{notes}/']")).await;
+    b.wait_for("the note's page", "document.getElementById('note-text')")
+        .await;
+    submit_text(&b, "#text", "Elsa var pigg och glad i dag.").await;
+    b.wait_for(
+        "the new version",
+        "document.body.innerText.includes('pigg och glad')",
+    )
+    .await;
+    assert!(
+        b.text().await.contains("Elsa var pigg i dag."),
+        "the old version is kept"
+    );
+    b.assert_accessible("visit note").await;
+    b.goto(&app.localhost_url(&format!("{notes}?lang=en")))
+        .await;
+    b.wait_for("English", "document.documentElement.lang === 'en'")
+        .await;
+    b.assert_accessible("visit notes (en)").await;
+    log_out(&app, &b).await;
+
+    // Elsa reads her own record, but cannot write in it.
+    b.goto(&app.localhost_url("/login?lang=sv")).await;
+    bankid_login(&app, &b, &elsa).await;
+    b.click("a[href='/persons']").await;
+    b.wait_for_path(&format!("/persons/{}", elsa.id)).await;
+    b.click(&format!("a[href='{plan}']")).await;
+    b.wait_for_path(&plan).await;
+    assert!(b.text().await.contains("och promenad"));
+    let forms = b
+        .exec(
+            "return document.querySelectorAll('textarea').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(forms, 0, "a citizen gets no form");
+    b.assert_accessible("care plan (citizen)").await;
 }
