@@ -109,3 +109,36 @@ pub struct Resource {
     /// The lowest LoA a session must have to reach it.
     pub min_loa: Loa,
 }
+
+/// A change to who may reach personal data (permission administration), or
+/// a look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAction {
+    /// Give a staff member a role in the unit.
+    AssignRole(Role),
+    /// Take a role in the unit from a staff member.
+    EndRole(Role),
+    /// Add or end a care relationship between a person and the unit (or a
+    /// staff member of it).
+    ManageCare,
+    /// See the unit's role assignments and care relationships, and mark them
+    /// reviewed (the periodic review).
+    Review,
+    /// Follow up an emergency access used by a staff member of the unit.
+    FollowUpEmergency,
+}
+
+/// What a permission change concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminRequest {
+    /// The change.
+    pub action: AdminAction,
+    /// The unit it is made in.
+    pub unit: UnitId,
+    /// The unit's tenant.
+    pub tenant: TenantId,
+    /// Whether it concerns the principal themselves (their own role, their
+    /// own emergency access).
+    pub about_self: bool,
+}

@@ -16,7 +16,10 @@ pub mod ids;
 pub mod model;
 pub mod text;
 
-pub use access::{Action, ActiveCare, EmergencyAccess, Part, PersonFacts, Principal, Resource};
+pub use access::{
+    Action, ActiveCare, AdminAction, AdminRequest, EmergencyAccess, Part, PersonFacts, Principal,
+    Resource,
+};
 pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
 pub use clock::{Clock, ManualClock};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};

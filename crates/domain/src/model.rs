@@ -182,6 +182,68 @@ pub struct RoleAssignment {
     pub role: Role,
 }
 
+/// A reference to the needs-and-risk analysis (behovs- och riskanalys) a
+/// role assignment or care relationship rests on: a document or case number
+/// such as `BRA 2026/114`. It is stored in plain text, so it may hold no
+/// personal data: letters, digits, space and `._/:-`, at most 64 characters,
+/// and fewer than ten digits (an identity number cannot fit).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnalysisRef(String);
+
+/// Input that is not an acceptable analysis reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "an analysis reference is 1-64 letters, digits, spaces or ._/:- with fewer than ten digits"
+)]
+pub struct BadAnalysisRef;
+
+impl AnalysisRef {
+    /// Parses a reference (trimmed).
+    pub fn parse(s: &str) -> Result<Self, BadAnalysisRef> {
+        let s = s.trim();
+        let allowed = |c: char| c.is_alphanumeric() || " ._/:-".contains(c);
+        let digits = s.chars().filter(char::is_ascii_digit).count();
+        if s.is_empty() || s.chars().count() > 64 || !s.chars().all(allowed) || digits >= 10 {
+            return Err(BadAnalysisRef);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The reference.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AnalysisRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod analysis_ref_tests {
+    use super::AnalysisRef;
+
+    #[test]
+    fn analysis_references_cannot_carry_identity_numbers() {
+        for ok in ["BRA 2026/114", "Dnr KS-2026:0042", "risk.analys_v2"] {
+            assert_eq!(AnalysisRef::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "   ",
+            "19400101-1234",
+            "194001011234",
+            "a;b",
+            "<script>",
+            &"x".repeat(65),
+        ] {
+            assert!(AnalysisRef::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
 /// A person receiving care: identity and contact data (stored encrypted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonDetails {

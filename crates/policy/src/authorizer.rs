@@ -71,6 +71,9 @@ pub enum DenyReason {
     StepUpNeeded,
     /// The decision could not be evaluated (fail closed; a bug).
     EvaluationError,
+    /// A permission change about the principal themselves (their own role,
+    /// their own emergency access).
+    AboutSelf,
 }
 
 /// A denied request.
@@ -82,7 +85,7 @@ pub struct Denial {
 }
 
 impl Denial {
-    fn new(reason: DenyReason) -> Self {
+    pub(crate) fn new(reason: DenyReason) -> Self {
         Self { reason }
     }
 }
@@ -136,10 +139,11 @@ impl fmt::Debug for Authorizer {
     }
 }
 
-/// Parses the policy files; each policy's id is its `@id("...")` annotation.
-fn policy_set() -> Result<PolicySet, PolicyError> {
+/// Parses `files` (name, text) into one set, each policy under its
+/// `@id("...")`; a policy without one, or a repeated id, is refused.
+pub(crate) fn parse_policies(files: &[(&'static str, &str)]) -> Result<PolicySet, PolicyError> {
     let mut set = PolicySet::new();
-    for (file, text) in POLICIES {
+    for &(file, text) in files {
         let parsed: PolicySet =
             text.parse()
                 .map_err(|e: cedar_policy::ParseErrors| PolicyError::Parse {
@@ -157,22 +161,32 @@ fn policy_set() -> Result<PolicySet, PolicyError> {
     Ok(set)
 }
 
+/// Parses `schema` and the policy `files` and validates the policies
+/// against the schema (strict mode); any error or warning is refused.
+pub(crate) fn validated(
+    schema: &str,
+    files: &[(&'static str, &str)],
+) -> Result<(Schema, PolicySet), PolicyError> {
+    let (schema, _warnings) =
+        Schema::from_cedarschema_str(schema).map_err(|e| PolicyError::Schema(e.to_string()))?;
+    let policies = parse_policies(files)?;
+    let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+    if !validation.validation_passed_without_warnings() {
+        let messages: Vec<String> = validation
+            .validation_errors()
+            .map(ToString::to_string)
+            .chain(validation.validation_warnings().map(ToString::to_string))
+            .collect();
+        return Err(PolicyError::Validation(messages.join("; ")));
+    }
+    Ok((schema, policies))
+}
+
 impl Authorizer {
     /// Parses the schema and the policies and validates the policies against
     /// the schema (strict mode); any error or warning is refused.
     pub fn new() -> Result<Self, PolicyError> {
-        let (schema, _warnings) =
-            Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyError::Schema(e.to_string()))?;
-        let policies = policy_set()?;
-        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
-        if !validation.validation_passed_without_warnings() {
-            let messages: Vec<String> = validation
-                .validation_errors()
-                .map(ToString::to_string)
-                .chain(validation.validation_warnings().map(ToString::to_string))
-                .collect();
-            return Err(PolicyError::Validation(messages.join("; ")));
-        }
+        let (schema, policies) = validated(SCHEMA, &POLICIES)?;
         let vocabulary = Vocabulary::new().map_err(|BuildError(e)| PolicyError::Schema(e))?;
         let mut slices = vec![PolicySet::new(); ENVIRONMENTS];
         for policy in policies.policies() {

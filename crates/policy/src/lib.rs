@@ -8,6 +8,7 @@
 //! in plain Rust: the specification the policies are tested against. See
 //! `docs/design/authorization.md`.
 
+mod admin;
 mod authorizer;
 mod entities;
 mod grant;
@@ -17,5 +18,6 @@ pub mod reference;
 #[path = "../tests/support/inputs.rs"]
 mod inputs;
 
+pub use admin::{AdminAuthorizer, AdminGrant};
 pub use authorizer::{Authorizer, Denial, DenyReason, PolicyError};
 pub use grant::{Grant, Via};

@@ -187,3 +187,46 @@ fn staff_member(
         (true, Ownership::Emergency) | (false, _) => Via::EmergencyAccess,
     })
 }
+
+/// The rules of permission administration (`policies/admin.cedar`): whether
+/// `principal` may make `request`.
+///
+/// 0. Staff only, in the unit's tenant, with a fresh LoA3 login.
+/// 1. A unit manager assigns and ends the care roles (alarm operator,
+///    home-care staff, nurse, unit manager) in the units they manage, never
+///    to themselves: nobody grants more than they hold. Security officer and
+///    administrator are assigned only from the operator's command line.
+/// 2. A unit manager adds and ends care relationships with the units they manage.
+/// 3. Reviews and emergency follow-ups: the unit's manager, or a security
+///    officer of the tenant; nobody follows up their own emergency access.
+pub fn decide_admin(principal: &Principal, request: &trygg_domain::AdminRequest) -> bool {
+    use trygg_domain::AdminAction;
+    let Account::Staff { tenant, .. } = principal.account else {
+        return false;
+    };
+    if tenant != request.tenant || !principal.stepped_up || principal.loa < Loa::Loa3 {
+        return false;
+    }
+    let holds = |role: Role, unit: Option<UnitId>| {
+        principal
+            .roles
+            .iter()
+            .any(|(u, r)| *r == role && unit.is_none_or(|unit| *u == unit))
+    };
+    let manages = holds(Role::UnitManager, Some(request.unit));
+    let care_role = |role: Role| {
+        matches!(
+            role,
+            Role::AlarmOperator | Role::HomeCareStaff | Role::Nurse | Role::UnitManager
+        )
+    };
+    match request.action {
+        AdminAction::AssignRole(role) => manages && care_role(role) && !request.about_self,
+        AdminAction::EndRole(role) => manages && care_role(role),
+        AdminAction::ManageCare => manages,
+        AdminAction::Review => manages || holds(Role::SecurityOfficer, None),
+        AdminAction::FollowUpEmergency => {
+            (manages || holds(Role::SecurityOfficer, None)) && !request.about_self
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod keys;
 mod migrate;
 mod org;
 mod people;
+mod permissions;
 mod record;
 mod seal;
 
@@ -23,6 +24,7 @@ pub use error::{Result, StoreError};
 pub use keys::KeyConfig;
 pub use migrate::latest_version;
 pub use org::{Counts, UnitNode};
+pub use permissions::{AssignmentRow, CareRow, EmergencyDetail};
 pub use record::{CarePlan, EmergencyRecord, VisitNote};
 
 use keys::KeyService;

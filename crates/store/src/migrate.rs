@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_care_record.sql"),
         postgres: include_str!("../migrations/postgres/0004_care_record.sql"),
     },
+    Migration {
+        version: 5,
+        name: "permissions",
+        sqlite: include_str!("../migrations/sqlite/0005_permissions.sql"),
+        postgres: include_str!("../migrations/postgres/0005_permissions.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

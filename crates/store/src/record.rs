@@ -72,7 +72,7 @@ fn refused(what: &'static str) -> StoreError {
 }
 
 impl Store {
-    async fn person_key(&self, tenant: TenantId, person: PersonId) -> Result<DataKey> {
+    pub(crate) async fn person_key(&self, tenant: TenantId, person: PersonId) -> Result<DataKey> {
         let row = sqlx::query(
             "SELECT p.data_key_id, k.kek_id, k.wrapped FROM persons p \
              LEFT JOIN data_keys k ON k.id = p.data_key_id WHERE p.id = $1 AND p.tenant_id = $2",
@@ -451,19 +451,26 @@ impl Store {
         .collect()
     }
 
-    /// Records the follow-up of an emergency access.
+    /// Records the follow-up of an emergency access: the grant must be for
+    /// a unit the staff member who opened it holds a role in.
     pub async fn follow_up_emergency_access(
         &self,
-        tenant: TenantId,
+        grant: &trygg_policy::AdminGrant,
         id: uuid::Uuid,
         by: StaffId,
         note: &FreeText,
     ) -> Result<()> {
+        if grant.action() != trygg_domain::AdminAction::FollowUpEmergency {
+            return Err(refused("follow up an emergency access"));
+        }
+        let tenant = grant.tenant();
         let row = sqlx::query(
-            "SELECT person_id FROM emergency_accesses WHERE id = $1 AND tenant_id = $2",
+            "SELECT person_id FROM emergency_accesses WHERE id = $1 AND tenant_id = $2 \
+             AND staff_id IN (SELECT staff_id FROM role_assignments WHERE unit_id = $3)",
         )
         .bind(id.to_string())
         .bind(tenant.to_string())
+        .bind(grant.unit().to_string())
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("emergency access"))?;

@@ -34,6 +34,7 @@ impl Server {
                 store,
                 auth: std::sync::Arc::new(auth),
                 policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
+                admin_policy: std::sync::Arc::new(trygg_policy::AdminAuthorizer::new()?),
             },
             RouterOptions {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),

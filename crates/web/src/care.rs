@@ -22,31 +22,31 @@ use trygg_domain::{Account, PersonId, StaffId, UnitId};
 /// `?lang=`.
 #[derive(Debug, Default, Deserialize)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(crate) lang: Option<String>,
 }
 
 /// What every care page needs to know about its visitor.
-struct Ctx {
-    lang: Lang,
-    session: Session,
+pub(crate) struct Ctx {
+    pub(crate) lang: Lang,
+    pub(crate) session: Session,
 }
 
 impl Ctx {
-    fn t(&self) -> &'static Texts {
+    pub(crate) fn t(&self) -> &'static Texts {
         self.lang.t()
     }
     fn c(&self) -> &'static CareTexts {
         self.lang.care()
     }
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         self.lang.code()
     }
-    fn render(&self, html: Result<String, askama::Error>) -> Response {
+    pub(crate) fn render(&self, html: Result<String, askama::Error>) -> Response {
         page(self.lang, html)
     }
 }
 
-fn ctx(session: Session, q: &LangQuery, headers: &HeaderMap) -> Ctx {
+pub(crate) fn ctx(session: Session, q: &LangQuery, headers: &HeaderMap) -> Ctx {
     Ctx {
         lang: Lang::pick(q.lang.as_deref(), headers),
         session,
@@ -62,7 +62,7 @@ struct ErrorPage<'a> {
 }
 
 /// An error as a page (the JSON API answers errors in JSON).
-fn error_page(lang: Lang, e: WebError) -> Response {
+pub(crate) fn error_page(lang: Lang, e: WebError) -> Response {
     let status = e.status();
     let html = ErrorPage {
         lang: lang.code(),
@@ -77,12 +77,12 @@ fn error_page(lang: Lang, e: WebError) -> Response {
 }
 
 /// Turns a page's result into a response, errors into error pages.
-fn respond(lang: Lang, result: Result<Response, WebError>) -> Response {
+pub(crate) fn respond(lang: Lang, result: Result<Response, WebError>) -> Response {
     result.unwrap_or_else(|e| error_page(lang, e))
 }
 
 /// Staff names for "written by" (colleagues' names, not the person's data).
-async fn authors(
+pub(crate) async fn authors(
     state: &AppState,
     session: &Session,
 ) -> Result<HashMap<StaffId, String>, WebError> {

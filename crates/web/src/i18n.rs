@@ -461,3 +461,167 @@ pub static CARE_EN: CareTexts = CareTexts {
     my_persons: "My persons",
     my_record: "My documentation",
 };
+
+impl Lang {
+    /// Permission administration's words.
+    pub fn perm(self) -> &'static PermTexts {
+        match self {
+            Lang::Sv => &PERM_SV,
+            Lang::En => &PERM_EN,
+        }
+    }
+}
+
+/// Permission administration and emergency follow-up pages' words.
+#[derive(Debug)]
+pub struct PermTexts {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub units: &'static str,
+    pub no_units: &'static str,
+    pub roles_title: &'static str,
+    pub care_title: &'static str,
+    pub staff_member: &'static str,
+    pub role: &'static str,
+    pub analysis_ref: &'static str,
+    pub analysis_ref_hint: &'static str,
+    pub review_due: &'static str,
+    pub due_now: &'static str,
+    pub never_reviewed: &'static str,
+    pub missing: &'static str,
+    pub since: &'static str,
+    pub person: &'static str,
+    pub not_visible: &'static str,
+    pub whole_unit: &'static str,
+    pub directly: &'static str,
+    pub end: &'static str,
+    pub reviewed: &'static str,
+    pub add_role: &'static str,
+    pub add_care: &'static str,
+    pub add: &'static str,
+    pub none: &'static str,
+    pub done: &'static str,
+    pub error_ref: &'static str,
+    pub error_exists: &'static str,
+    pub error_not_found: &'static str,
+    pub error_forbidden: &'static str,
+    pub follow_up_title: &'static str,
+    pub follow_up_intro: &'static str,
+    pub follow_up_none: &'static str,
+    pub opened_by: &'static str,
+    pub reason: &'static str,
+    pub period: &'static str,
+    pub conclusion: &'static str,
+    pub follow_up_save: &'static str,
+    pub role_names: [(&'static str, &'static str); 6],
+}
+
+impl PermTexts {
+    /// A role's name in this language.
+    pub fn role_name(&self, role: &str) -> &'static str {
+        self.role_names
+            .iter()
+            .find(|(code, _)| *code == role)
+            .map_or("?", |(_, name)| name)
+    }
+}
+
+/// Svenska.
+pub static PERM_SV: PermTexts = PermTexts {
+    title: "Behörigheter",
+    intro: "Här ger och tar du bort roller och vårdrelationer i de enheter du är chef för. Varje behörighet ska vila på en behovs- och riskanalys och omprövas regelbundet. Du kan aldrig ge mer än du själv har, och aldrig dig själv.",
+    units: "Enheter",
+    no_units: "Du administrerar inga enheter.",
+    roles_title: "Roller",
+    care_title: "Vårdrelationer",
+    staff_member: "Medarbetare",
+    role: "Roll",
+    analysis_ref: "Behovs- och riskanalys (referens)",
+    analysis_ref_hint: "Diarienummer eller dokumentreferens, till exempel BRA 2026/114. Inga personuppgifter.",
+    review_due: "Omprövas senast",
+    due_now: "Ska omprövas nu",
+    never_reviewed: "aldrig omprövad",
+    missing: "saknas",
+    since: "Sedan",
+    person: "Brukare",
+    not_visible: "(visas inte för dig)",
+    whole_unit: "hela enheten",
+    directly: "direkt",
+    end: "Ta bort",
+    reviewed: "Omprövad",
+    add_role: "Ge en roll",
+    add_care: "Lägg till en vårdrelation",
+    add: "Lägg till",
+    none: "Inga.",
+    done: "Ändringen är sparad. Den gäller från nästa begäran.",
+    error_ref: "Ange en referens till behovs- och riskanalysen: högst 64 tecken, bokstäver, siffror, mellanslag och ._/:- och färre än tio siffror.",
+    error_exists: "Den behörigheten finns redan.",
+    error_not_found: "Hittades inte.",
+    error_forbidden: "Du får inte göra den ändringen.",
+    follow_up_title: "Uppföljning av nödåtkomst",
+    follow_up_intro: "Varje nödåtkomst ska följas upp: var den befogad? Skriv din slutsats. Du kan inte följa upp din egen.",
+    follow_up_none: "Det finns ingen nödåtkomst att följa upp.",
+    opened_by: "Öppnad av",
+    reason: "Skäl",
+    period: "Tid",
+    conclusion: "Slutsats",
+    follow_up_save: "Spara uppföljningen",
+    role_names: [
+        ("alarm_operator", "Larmoperatör"),
+        ("home_care_staff", "Hemtjänstpersonal"),
+        ("nurse", "Sjuksköterska"),
+        ("unit_manager", "Enhetschef"),
+        ("security_officer", "Informationssäkerhetsansvarig"),
+        ("administrator", "Systemadministratör"),
+    ],
+};
+
+/// English.
+pub static PERM_EN: PermTexts = PermTexts {
+    title: "Permissions",
+    intro: "Here you give and remove roles and care relationships in the units you manage. Every permission must rest on a needs-and-risk analysis and be reviewed periodically. You can never give more than you hold, and never to yourself.",
+    units: "Units",
+    no_units: "You administer no units.",
+    roles_title: "Roles",
+    care_title: "Care relationships",
+    staff_member: "Staff member",
+    role: "Role",
+    analysis_ref: "Needs-and-risk analysis (reference)",
+    analysis_ref_hint: "Case or document reference, for example BRA 2026/114. No personal data.",
+    review_due: "Review by",
+    due_now: "Due for review now",
+    never_reviewed: "never reviewed",
+    missing: "missing",
+    since: "Since",
+    person: "Person",
+    not_visible: "(not shown to you)",
+    whole_unit: "the whole unit",
+    directly: "directly",
+    end: "Remove",
+    reviewed: "Reviewed",
+    add_role: "Give a role",
+    add_care: "Add a care relationship",
+    add: "Add",
+    none: "None.",
+    done: "The change is saved. It applies from the next request.",
+    error_ref: "Give a reference to the needs-and-risk analysis: at most 64 letters, digits, spaces or ._/:- with fewer than ten digits.",
+    error_exists: "That permission exists already.",
+    error_not_found: "Not found.",
+    error_forbidden: "You may not make that change.",
+    follow_up_title: "Follow-up of emergency access",
+    follow_up_intro: "Every emergency access must be followed up: was it justified? Write your conclusion. You cannot follow up your own.",
+    follow_up_none: "There is no emergency access to follow up.",
+    opened_by: "Opened by",
+    reason: "Reason",
+    period: "Time",
+    conclusion: "Conclusion",
+    follow_up_save: "Save the follow-up",
+    role_names: [
+        ("alarm_operator", "Alarm operator"),
+        ("home_care_staff", "Home-care staff"),
+        ("nurse", "Nurse"),
+        ("unit_manager", "Unit manager"),
+        ("security_officer", "Security officer"),
+        ("administrator", "Administrator"),
+    ],
+};

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod methods;
 pub mod pages;
 pub mod passkey;
+pub mod permissions;
 pub mod record;
 pub mod session;
 pub mod totp;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub auth: std::sync::Arc<Auth>,
     /// The access decisions.
     pub policy: std::sync::Arc<trygg_policy::Authorizer>,
+    /// The decisions of permission administration.
+    pub admin_policy: std::sync::Arc<trygg_policy::AdminAuthorizer>,
 }
 
 /// Authentication settings and services.
@@ -127,6 +130,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(totp::routes())
         .merge(record::routes())
         .merge(care::routes())
+        .merge(permissions::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -301,7 +301,9 @@ struct HomePage<'a> {
     lang: &'a str,
     t: &'static Texts,
     c: &'static crate::i18n::CareTexts,
+    p: &'static crate::i18n::PermTexts,
     is_staff: bool,
+    administers: bool,
     is_citizen: bool,
     who: String,
     kind: &'static str,
@@ -379,11 +381,29 @@ pub async fn home(
         Account::Relative { .. } => t.kind_relative,
         Account::BootstrapAdmin { .. } => t.kind_admin,
     };
+    // Unit managers and security officers administer permissions.
+    let administers = match r.account {
+        Account::Staff { staff, .. } => state
+            .store
+            .roles_of(staff)
+            .await
+            .map_err(WebError::Unavailable)?
+            .iter()
+            .any(|a| {
+                matches!(
+                    a.role,
+                    trygg_domain::Role::UnitManager | trygg_domain::Role::SecurityOfficer
+                )
+            }),
+        _ => false,
+    };
     let html = HomePage {
         lang: lang.code(),
         t,
         c: lang.care(),
+        p: lang.perm(),
         is_staff: matches!(r.account, Account::Staff { .. }),
+        administers,
         is_citizen: matches!(r.account, Account::Person { .. } | Account::Relative { .. }),
         who: display_name(&state, &r.account).await?,
         kind,

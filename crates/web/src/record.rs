@@ -35,18 +35,10 @@ pub struct Access {
     now: time::OffsetDateTime,
 }
 
-/// Loads the principal's roles and the person's facts for this session.
-pub async fn load_access(
-    state: &AppState,
-    session: &Session,
-    person: PersonId,
-) -> Result<Access, WebError> {
+/// The session's principal, with the roles the store holds now (so a
+/// change of roles takes effect on the next request).
+pub async fn load_principal(state: &AppState, session: &Session) -> Result<Principal, WebError> {
     let account = &session.record.account;
-    let Some(tenant) = account.tenant() else {
-        tracing::warn!("refused: the bootstrap administrator reaches no personal data");
-        return Err(WebError::Forbidden);
-    };
-    let now = state.store.clock().now();
     let roles = match account {
         Account::Staff { staff, .. } => state
             .store
@@ -58,12 +50,26 @@ pub async fn load_access(
             .collect(),
         _ => Vec::new(),
     };
-    let principal = Principal {
+    Ok(Principal {
         account: account.clone(),
         roles,
         loa: session.record.loa,
         stepped_up: crate::pages::is_stepped_up(state, session),
+    })
+}
+
+/// Loads the principal's roles and the person's facts for this session.
+pub async fn load_access(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+) -> Result<Access, WebError> {
+    let Some(tenant) = session.record.account.tenant() else {
+        tracing::warn!("refused: the bootstrap administrator reaches no personal data");
+        return Err(WebError::Forbidden);
     };
+    let now = state.store.clock().now();
+    let principal = load_principal(state, session).await?;
     let facts = state
         .store
         .person_facts(tenant, person, now)
@@ -130,14 +136,14 @@ pub async fn authorize(
     )
 }
 
-fn staff_of(session: &Session) -> Result<StaffId, WebError> {
+pub(crate) fn staff_of(session: &Session) -> Result<StaffId, WebError> {
     match session.record.account {
         Account::Staff { staff, .. } => Ok(staff),
         _ => Err(WebError::Forbidden),
     }
 }
 
-fn store_err(e: StoreError) -> WebError {
+pub(crate) fn store_err(e: StoreError) -> WebError {
     match e {
         StoreError::NotFound(_) | StoreError::Erased(_) => WebError::NotFound,
         other => WebError::Unavailable(other),

@@ -410,6 +410,14 @@ const STATE_CHANGING_ROUTES: &[&str] = &[
     "/persons/{id}/care-plan/{unit}",
     "/persons/{id}/notes/{unit}",
     "/persons/{id}/notes/{unit}/{note}",
+    "/permissions/{unit}/roles",
+    "/permissions/{unit}/roles/end",
+    "/permissions/{unit}/roles/review",
+    "/permissions/{unit}/care",
+    "/permissions/{unit}/care/end",
+    "/permissions/{unit}/care/review",
+    "/follow-up/{id}",
+    "/api/emergency-follow-ups/{id}",
     "/logout",
 ];
 

@@ -963,3 +963,116 @@ async fn care_record_pages_work_and_are_accessible() {
     assert_eq!(forms, 0, "a citizen gets no form");
     b.assert_accessible("care plan (citizen)").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_pages_work_and_are_accessible() {
+    // A unit manager logs in with BankID, gives a nurse a role resting on an
+    // analysis, and follows up a colleague's emergency access.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await;
+    let elsa = add_citizen(&app, t.id, "Elsa", "Ek", 986).await;
+    let maja = Citizen {
+        id: elsa.id,
+        number: pnr(date!(1975 - 05 - 05), 989),
+        given: "Maja",
+        family: "Chef",
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    let north = tx
+        .add_unit(t.id, None, "Hemtjänst Norr", None)
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for (given, number, role) in [
+        ("Maja", Some(maja.number), Some(Role::UnitManager)),
+        ("Nora", None, None),
+        ("Siv", None, Some(Role::Nurse)),
+    ] {
+        let id = tx
+            .add_staff(
+                t.id,
+                &StaffDetails {
+                    given_name: PersonName::parse(given).unwrap(),
+                    family_name: PersonName::parse(if given == "Maja" { "Chef" } else { "Test" })
+                        .unwrap(),
+                    hsa_id: None,
+                    identity_number: number,
+                    email: None,
+                    phone: None,
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(role) = role {
+            tx.assign_role(
+                t.id,
+                RoleAssignment {
+                    staff: id,
+                    unit: north,
+                    role,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    let siv = As::new(
+        &app,
+        Account::Staff {
+            tenant: t.id,
+            staff: ids[2],
+        },
+    )
+    .await;
+    let res = siv
+        .json(
+            &format!("/api/persons/{}/emergency-access", elsa.id),
+            &json!({"reason": "Larm utan svar."}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let b = Browser::start().await;
+    let order = start_bankid_as(&app, &b, "staff").await;
+    finish_bankid(&app, &b, &order, &maja).await;
+    b.click("a[href='/permissions']").await;
+    b.wait_for_path("/permissions").await;
+    b.assert_accessible("/permissions").await;
+    let unit = format!("/permissions/{north}");
+    b.click(&format!("a[href='{unit}']")).await;
+    b.wait_for_path(&unit).await;
+    b.assert_accessible("/permissions/{unit}").await;
+    b.exec(
+        "document.getElementById('role-staff').value = arguments[0]; document.getElementById('role-role').value = 'nurse';",
+        json!([ids[1].to_string()]),
+    )
+    .await;
+    submit_text(&b, "#role-ref", "BRA 2026/114").await;
+    b.wait_for("the saved change", "document.getElementById('outcome')")
+        .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Nora Test: Sjuksköterska") && text.contains("BRA 2026/114"),
+        "{text}"
+    );
+    b.assert_accessible("/permissions/{unit} after a change")
+        .await;
+
+    b.goto(&app.localhost_url("/follow-up")).await;
+    b.wait_for_path("/follow-up").await;
+    assert!(b.text().await.contains("Larm utan svar."));
+    b.assert_accessible("/follow-up").await;
+    submit_text(&b, "textarea[name=note]", "Befogad.").await;
+    b.wait_for(
+        "the follow-up saved",
+        "document.getElementById('follow-up-none')",
+    )
+    .await;
+    b.goto(&app.localhost_url("/follow-up?lang=en")).await;
+    b.wait_for("English", "document.documentElement.lang === 'en'")
+        .await;
+    b.assert_accessible("/follow-up (en)").await;
+}

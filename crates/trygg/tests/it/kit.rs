@@ -462,3 +462,103 @@ impl CookieJar {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// A session made directly in the store (BankID, LoA3, authenticated at
+/// `authenticated_at`), and requests as it; redirects are shown, not followed.
+pub struct As {
+    pub token: trygg_auth::Token,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl As {
+    /// A session for `account`, authenticated just now (stepped up).
+    pub async fn new(app: &TestApp, account: trygg_domain::Account) -> Self {
+        Self::authenticated_at(app, account, trygg_domain::Clock::now(&app.clock)).await
+    }
+
+    /// A session for `account`, authenticated at `at`.
+    pub async fn authenticated_at(
+        app: &TestApp,
+        account: trygg_domain::Account,
+        at: time::OffsetDateTime,
+    ) -> Self {
+        let token = trygg_auth::Token::generate().unwrap();
+        let now = trygg_domain::Clock::now(&app.clock);
+        app.store
+            .create_session(
+                &token.hash(),
+                &trygg_store::SessionRecord {
+                    account,
+                    method: trygg_domain::AuthMethod::BankId,
+                    provider: "bankid".into(),
+                    loa: trygg_domain::Loa::Loa3,
+                    authenticated_at: at,
+                    created_at: now,
+                    last_seen_at: now,
+                    expires_at: now + time::Duration::hours(12),
+                },
+            )
+            .await
+            .unwrap();
+        Self {
+            token,
+            base: app.base.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn cookie(&self) -> String {
+        format!("__Host-trygg-session={}", self.token.expose())
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with a form (the CSRF field added).
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.token.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie())
+            .header("origin", &self.base)
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with a JSON body (the CSRF header added).
+    pub async fn json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie())
+            .header("x-csrf-token", self.token.csrf())
+            .header("origin", &self.base)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Where a response sends the browser (`""` if nowhere).
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -25,6 +25,7 @@ mod keys;
 mod login;
 mod oidc;
 mod passkey;
+mod permissions;
 mod record;
 mod server;
 mod storage;

@@ -185,10 +185,26 @@ on_both_backends! {
         let list = store.emergency_follow_up_list(w.t.id).await.unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!((list[0].id, list[0].staff, list[0].person), (id, w.nurse_south, w.person));
-        store.follow_up_emergency_access(w.t.id, id, w.nurse_north, &FreeText::parse("Befogad: larm utan svar.").unwrap()).await.unwrap();
+        // The follow-up is decided for a unit the staff member works in: the
+        // north nurse's grant (as if she managed north) reaches nothing of a
+        // south nurse's access; a south manager's does, reason included.
+        let admin = trygg_policy::AdminAuthorizer::new().unwrap();
+        let manager_of = |unit| Principal {
+            account: Account::Staff { tenant: w.t.id, staff: w.nurse_north },
+            roles: vec![(unit, Role::UnitManager)], loa: Loa::Loa3, stepped_up: true,
+        };
+        let follow_up = |unit| AdminRequest { action: AdminAction::FollowUpEmergency, unit, tenant: w.t.id, about_self: false };
+        let wrong_unit = admin.authorize(&manager_of(w.north), &follow_up(w.north)).unwrap();
+        assert!(matches!(store.emergency_detail(&wrong_unit, id).await, Err(StoreError::NotFound(_))));
+        let note = FreeText::parse("Befogad: larm utan svar.").unwrap();
+        assert!(matches!(store.follow_up_emergency_access(&wrong_unit, id, w.nurse_north, &note).await, Err(StoreError::NotFound(_))));
+        let grant = admin.authorize(&manager_of(w.south), &follow_up(w.south)).unwrap();
+        let detail = store.emergency_detail(&grant, id).await.unwrap();
+        assert_eq!(detail.reason.as_str(), "Larm, ingen svarar, behöver läkemedelslista.");
+        store.follow_up_emergency_access(&grant, id, w.nurse_north, &note).await.unwrap();
         assert!(store.emergency_follow_up_list(w.t.id).await.unwrap().is_empty());
         assert!(matches!(
-            store.follow_up_emergency_access(w.t.id, id, w.nurse_north, &FreeText::parse("igen").unwrap()).await,
+            store.follow_up_emergency_access(&grant, id, w.nurse_north, &FreeText::parse("igen").unwrap()).await,
             Err(StoreError::Duplicate(_))
         ));
     }
