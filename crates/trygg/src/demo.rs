@@ -8,9 +8,10 @@
 
 use time::{Date, Duration, Month};
 use trygg_domain::{
-    Address, CareParty, Email, HsaId, IdentityNumber, IdentityNumberKind, OrgNumber, Period,
-    PersonDetails, PersonName, Phone, RelativeDetails, Role, RoleAssignment, StaffDetails,
-    TenantKind,
+    Account, Action, Address, CareParty, Email, FreeText, HsaId, IdentityNumber,
+    IdentityNumberKind, Loa, OrgNumber, Part, Period, PersonDetails, PersonId, PersonName, Phone,
+    Principal, RelativeDetails, Resource, Role, RoleAssignment, StaffDetails, StaffId, TenantId,
+    TenantKind, UnitId,
 };
 use trygg_store::Store;
 
@@ -171,6 +172,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     ];
     let mut north_staff = Vec::new();
     let mut south_staff = Vec::new();
+    let mut holders: Vec<(UnitId, Role, StaffId)> = Vec::new();
     let mut n = 0;
     for (unit, role, count) in staffing {
         for _ in 0..count {
@@ -199,6 +201,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
                 },
             )
             .await?;
+            holders.push((unit.id, role, id));
             if role == Role::HomeCareStaff && unit.id == north.id {
                 north_staff.push(id);
             }
@@ -211,6 +214,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
     // 50 persons receiving care, with relatives and care relationships.
     let started = now - Duration::days(180);
     let mut numbers = std::collections::HashSet::new();
+    let mut cared = Vec::new();
     let mut made = 0;
     while made < 50 {
         let number = identity(&mut rng, 1925, 26, made % 17 == 16)?;
@@ -233,6 +237,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             email: None,
         };
         let person = tx.add_person(t, &details, protected).await?;
+        let nursing_now = made % 4 == 1;
         let (unit, staff) = match made % 5 {
             0 => (&home, &Vec::new()),
             1 | 3 => (&north, &north_staff),
@@ -241,13 +246,25 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
         let always = Period::new(started, None)?;
         tx.add_care_relationship(t, person, CareParty::Unit(unit.id), always)
             .await?;
+        let mut contact = None;
         if !staff.is_empty() {
-            let contact = staff.get(rng.below(staff.len())).copied();
+            contact = staff.get(rng.below(staff.len())).copied();
             if let Some(contact) = contact {
                 tx.add_care_relationship(t, person, CareParty::Staff(contact), always)
                     .await?;
             }
         }
+        if nursing_now {
+            // Home nursing (hemsjukvård) now: the nurses' persons.
+            tx.add_care_relationship(t, person, CareParty::Unit(nursing.id), always)
+                .await?;
+        }
+        cared.push(Cared {
+            person,
+            unit: unit.id,
+            contact,
+            nursing: nursing_now,
+        });
         if made % 5 != 0 {
             // Safety alarm users: the alarm centre takes part in their care.
             tx.add_care_relationship(t, person, CareParty::Unit(alarm.id), always)
@@ -272,8 +289,194 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
         }
     }
     tx.commit().await?;
+    let staff_of = |unit: UnitId, role: Role| {
+        holders
+            .iter()
+            .find(|(u, r, _)| *u == unit && *r == role)
+            .map(|(_, _, s)| *s)
+    };
+    let world = RecordWorld {
+        store,
+        policy: trygg_policy::Authorizer::new()?,
+        tenant: t,
+        north: north.id,
+        south: south.id,
+        nursing: nursing.id,
+        north_manager: staff_of(north.id, Role::UnitManager),
+        south_manager: staff_of(south.id, Role::UnitManager),
+        south_staff: south_staff.first().copied(),
+        nurse: staff_of(nursing.id, Role::Nurse),
+    };
+    world.seed_records(&cared).await?;
     tracing::info!(tenant = %t, "seeded the demo municipality {NAME}");
     Ok(())
+}
+
+/// A person receiving care, as the seed made them.
+struct Cared {
+    person: PersonId,
+    unit: UnitId,
+    contact: Option<StaffId>,
+    nursing: bool,
+}
+
+/// What the care-record demo is written with: staff acting through the
+/// same decisions as the server (a staff member's fresh login is assumed,
+/// as if they had just identified themselves).
+struct RecordWorld<'s> {
+    store: &'s Store,
+    policy: trygg_policy::Authorizer,
+    tenant: TenantId,
+    north: UnitId,
+    south: UnitId,
+    nursing: UnitId,
+    north_manager: Option<StaffId>,
+    south_manager: Option<StaffId>,
+    south_staff: Option<StaffId>,
+    nurse: Option<StaffId>,
+}
+
+const PLANS: &[&str] = &[
+    "Hjälp med frukost och läkemedel kl 8. Promenad tisdag och fredag om vädret tillåter. Dusch onsdagar.",
+    "Tillsyn morgon och kväll. Stöd vid på- och avklädning. Inköp varannan måndag; listan skrivs tillsammans.",
+    "Hjälp med middag kl 17. Trygghetslarm testas första måndagen i månaden. Vill gärna prata om trädgården.",
+];
+const NOTES: &[&str] = &[
+    "Pigg och glad i dag. Åt hela frukosten. Tog läkemedlen.",
+    "Lite trött, sov dåligt i natt. Vi pratade en stund; larmet testat, fungerar.",
+    "Promenad runt kvarteret. Bad om hjälp att ringa dottern, vilket vi gjorde.",
+];
+const NURSE_PLAN: &str =
+    "Såromläggning vänster underben måndag och torsdag. Blodtryck kontrolleras varje vecka.";
+
+impl RecordWorld<'_> {
+    /// A decision as `staff` (with the roles the store holds) about `person`.
+    async fn grant(
+        &self,
+        staff: StaffId,
+        person: PersonId,
+        action: Action,
+        owner: Option<UnitId>,
+    ) -> anyhow::Result<trygg_policy::Grant> {
+        let now = self.store.clock().now();
+        let roles = self.store.roles_of(staff).await?;
+        let principal = Principal {
+            account: Account::Staff {
+                tenant: self.tenant,
+                staff,
+            },
+            roles: roles.into_iter().map(|r| (r.unit, r.role)).collect(),
+            loa: Loa::Loa3,
+            stepped_up: true,
+        };
+        let part = match action {
+            Action::Read(p) | Action::Write(p) => p,
+            Action::Find | Action::BeginEmergencyAccess => Part::Overview,
+        };
+        let resource = Resource {
+            person,
+            part,
+            owner_unit: owner,
+            min_loa: Loa::Loa3,
+        };
+        let facts = self.store.person_facts(self.tenant, person, now).await?;
+        self.policy
+            .authorize(&principal, action, &resource, &facts, now)
+            .map_err(|d| anyhow::anyhow!("the demo was refused {action:?}: {:?}", d.reason))
+    }
+
+    /// Care plans and visit notes for the home-care units' persons, the
+    /// nurses' plans, a consent, a block and an emergency access waiting for
+    /// its follow-up.
+    async fn seed_records(&self, cared: &[Cared]) -> anyhow::Result<()> {
+        let text = |s: &str| FreeText::parse(s).map_err(anyhow::Error::from);
+        for (i, c) in cared.iter().enumerate() {
+            let manager = if c.unit == self.north {
+                self.north_manager
+            } else if c.unit == self.south {
+                self.south_manager
+            } else {
+                None
+            };
+            if let Some(manager) = manager {
+                let plan = PLANS.get(i % PLANS.len()).copied().unwrap_or_default();
+                let g = self
+                    .grant(
+                        manager,
+                        c.person,
+                        Action::Write(Part::CarePlan),
+                        Some(c.unit),
+                    )
+                    .await?;
+                self.store
+                    .write_care_plan(&g, manager, &text(plan)?)
+                    .await?;
+            }
+            if let Some(contact) = c.contact {
+                let g = self
+                    .grant(
+                        contact,
+                        c.person,
+                        Action::Write(Part::VisitNotes),
+                        Some(c.unit),
+                    )
+                    .await?;
+                for k in 0..2 {
+                    let note = NOTES
+                        .get((i + k) % NOTES.len())
+                        .copied()
+                        .unwrap_or_default();
+                    self.store
+                        .write_visit_note(&g, None, contact, &text(note)?)
+                        .await?;
+                }
+            }
+            if let (true, Some(nurse)) = (c.nursing, self.nurse) {
+                let g = self
+                    .grant(
+                        nurse,
+                        c.person,
+                        Action::Write(Part::CarePlan),
+                        Some(self.nursing),
+                    )
+                    .await?;
+                self.store
+                    .write_care_plan(&g, nurse, &text(NURSE_PLAN)?)
+                    .await?;
+            }
+        }
+        // Among the nurses' persons in home care: the first has consented
+        // that home nursing may read the home-care unit's documentation; the
+        // second has blocked it (a block holds even against emergency access).
+        let mut shared = cared
+            .iter()
+            .filter(|c| c.nursing && c.unit != self.nursing && c.contact.is_some());
+        if let Some(c) = shared.next() {
+            self.store
+                .record_consent(self.tenant, c.person, self.nursing)
+                .await?;
+        }
+        if let Some(c) = shared.next() {
+            self.store
+                .record_block(self.tenant, c.person, c.unit)
+                .await?;
+        }
+        // A south home-care worker opened the record of a north person when
+        // an alarm went unanswered: on the follow-up list.
+        let north_person = cared.iter().find(|c| c.unit == self.north && !c.nursing);
+        if let (Some(c), Some(staff)) = (north_person, self.south_staff) {
+            let g = self
+                .grant(staff, c.person, Action::BeginEmergencyAccess, None)
+                .await?;
+            let until = self.store.clock().now() + Duration::hours(2);
+            let reason =
+                "Larmet gick, ingen svarade i telefon. Behövde genomförandeplanen och portkoden.";
+            self.store
+                .begin_emergency_access(&g, staff, &text(reason)?, until)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Who can "sign in with BankID" in the demo: staff in every role, persons
@@ -285,14 +488,15 @@ pub async fn identities(store: &Store) -> anyhow::Result<Vec<trygg_bankid::DemoI
     };
     let units = store.unit_tree(tenant.id).await?;
     let mut out = Vec::new();
+    // One staff member of each role in each unit.
     let mut roles_seen = Vec::new();
     for staff in store.staff(tenant.id).await? {
         let roles = store.roles_of(staff.id).await?;
         let Some(first) = roles.first() else { continue };
-        if roles_seen.contains(&first.role) {
+        if roles_seen.contains(&(first.role, first.unit)) {
             continue;
         }
-        roles_seen.push(first.role);
+        roles_seen.push((first.role, first.unit));
         let Some(number) = staff.details.identity_number else {
             continue;
         };
@@ -330,7 +534,7 @@ pub async fn identities(store: &Store) -> anyhow::Result<Vec<trygg_bankid::DemoI
                         person.details.family_name
                     ),
                 });
-                if out.len() >= 14 {
+                if out.len() >= 18 {
                     break 'relatives;
                 }
             }

@@ -19,6 +19,7 @@ mod auth;
 mod browser;
 mod canary;
 mod cli;
+mod demo;
 mod idor;
 mod import;
 mod keys;
