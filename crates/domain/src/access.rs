@@ -21,6 +21,17 @@ pub enum Part {
 }
 
 impl Part {
+    /// Its name in policies and the audit log: `overview`, `contact`,
+    /// `care_plan`, `visit_notes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Overview => "overview",
+            Part::Contact => "contact",
+            Part::CarePlan => "care_plan",
+            Part::VisitNotes => "visit_notes",
+        }
+    }
+
     /// Every part.
     pub const ALL: [Part; 4] = [
         Part::Overview,
@@ -42,6 +53,30 @@ pub enum Action {
     Find,
     /// Begin emergency access (nödåtkomst) to the person.
     BeginEmergencyAccess,
+}
+
+impl Action {
+    /// Its name in the audit log: `read:care_plan`, `write:visit_notes`,
+    /// `find`, `begin_emergency_access`.
+    pub fn audit_name(self) -> String {
+        match self {
+            Action::Read(part) => format!("read:{}", part.as_str()),
+            Action::Write(part) => format!("write:{}", part.as_str()),
+            Action::Find => "find".to_owned(),
+            Action::BeginEmergencyAccess => "begin_emergency_access".to_owned(),
+        }
+    }
+}
+
+/// The request a decision was made in, as the audit log records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// How the user was identified.
+    pub method: Option<crate::AuthMethod>,
+    /// At what level of assurance.
+    pub loa: Option<Loa>,
+    /// The request id.
+    pub request_id: Option<String>,
 }
 
 /// Who is asking, as the session and the store know them.

@@ -9,6 +9,7 @@
 //! clock. Time comes in through [`Clock`].
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod identity;
@@ -18,8 +19,9 @@ pub mod text;
 
 pub use access::{
     Action, ActiveCare, AdminAction, AdminRequest, EmergencyAccess, Part, PersonFacts, Principal,
-    Resource,
+    RequestInfo, Resource,
 };
+pub use audit::{Actor, AuditEvent, Outcome};
 pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
 pub use clock::{Clock, ManualClock};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};

@@ -9,6 +9,7 @@
 //!   placeholders, `CAST()` rather than `::`); only migrations differ.
 //! * Writes that belong together run in one [`Tx`].
 
+mod audit;
 mod auth;
 mod error;
 pub mod keys;
@@ -19,6 +20,7 @@ mod permissions;
 mod record;
 mod seal;
 
+pub use audit::StoredEntry;
 pub use auth::{SessionRecord, StoredPasskey};
 pub use error::{Result, StoreError};
 pub use keys::KeyConfig;

@@ -311,7 +311,9 @@ impl Store {
             .account()
             .tenant()
             .ok_or(StoreError::UnknownReference("tenant of the grant"))?;
-        self.unsafe_person(tenant, grant.person()).await
+        let person = self.unsafe_person(tenant, grant.person()).await?;
+        self.record_access(grant).await?;
+        Ok(person)
     }
 
     /// Whether a person with this number exists in the tenant.

@@ -210,6 +210,7 @@ impl Store {
         let (tenant, person, unit) =
             Self::grant_for(grant, Action::Read(Part::CarePlan), "read a care plan")?;
         let key = self.person_key(tenant, person).await?;
+        self.record_access(grant).await?;
         sqlx::query(
             "SELECT version, body, author_id, created_at FROM care_plan_versions \
              WHERE person_id = $1 AND owner_unit_id = $2 AND tenant_id = $3 ORDER BY version",
@@ -249,6 +250,7 @@ impl Store {
             Self::grant_for(grant, Action::Write(Part::CarePlan), "write a care plan")?;
         let key = self.person_key(tenant, person).await?;
         let mut tx = self.begin().await?;
+        self.record_access_in(&mut tx.tx, grant, None).await?;
         let version: i64 = sqlx::query(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM care_plan_versions WHERE person_id = $1 AND owner_unit_id = $2",
         )
@@ -283,6 +285,7 @@ impl Store {
         let (tenant, person, unit) =
             Self::grant_for(grant, Action::Read(Part::VisitNotes), "read visit notes")?;
         let key = self.person_key(tenant, person).await?;
+        self.record_access(grant).await?;
         sqlx::query(
             "SELECT n.id, v.version, v.body, v.author_id, v.created_at FROM visit_notes n \
              JOIN visit_note_versions v ON v.note_id = n.id \
@@ -321,8 +324,10 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         if rows.is_empty() {
+            self.record_failure(grant, "not_found").await?;
             return Err(StoreError::NotFound("visit note"));
         }
+        self.record_access(grant).await?;
         rows.iter().map(|row| note_from(row, &key, unit)).collect()
     }
 
@@ -339,6 +344,7 @@ impl Store {
         let key = self.person_key(tenant, person).await?;
         let now = ms(self.clock.now());
         let mut tx = self.begin().await?;
+        self.record_access_in(&mut tx.tx, grant, None).await?;
         let (id, version) = match note {
             None => {
                 let id = trygg_domain::ids::new_v7(self.clock.as_ref());
@@ -367,6 +373,8 @@ impl Store {
                 .await?;
                 let version: i64 = row.try_get(0)?;
                 if version == 1 {
+                    drop(tx);
+                    self.record_failure(grant, "not_found").await?;
                     return Err(StoreError::NotFound("visit note"));
                 }
                 (id, version)
@@ -410,6 +418,7 @@ impl Store {
             reason.as_str(),
             format!("emergency_accesses/{id}/reason").as_bytes(),
         )?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO emergency_accesses (id, tenant_id, person_id, staff_id, reason, started_at, until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -421,8 +430,12 @@ impl Store {
         .bind(sealed)
         .bind(ms(self.clock.now()))
         .bind(ms(until))
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
+        // The log carries the reason too (sealed), so a review sees it.
+        self.record_access_in(&mut tx.tx, grant, Some((&key, reason.as_str())))
+            .await?;
+        tx.commit().await?;
         Ok(id)
     }
 

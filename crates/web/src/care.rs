@@ -248,7 +248,16 @@ pub async fn emergency_access(
         return redirect("/login?step_up=1&return=/persons");
     }
     let result = async {
-        let person = record::person_by_number(&state, &cx.session, &form.identity_number).await?;
+        let person = match record::person_by_number(&state, &cx.session, &form.identity_number)
+            .await
+        {
+            Err(WebError::NotFound) => {
+                let action = trygg_domain::Action::BeginEmergencyAccess;
+                record::audit_refusal(&state, &cx.session, None, action, None, "not_found").await?;
+                return Err(WebError::NotFound);
+            }
+            other => other?,
+        };
         record::begin_emergency(&state, &cx.session, person, &form.reason).await?;
         Ok(redirect(&format!("/persons/{person}")))
     }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::format_description::well_known::Rfc3339;
 use trygg_domain::{
-    Account, Action, ActiveCare, FreeText, IdentityNumber, Loa, Part, PersonId, Principal,
-    Resource, StaffId, TenantId, UnitId,
+    Account, Action, ActiveCare, Actor, AuditEvent, FreeText, IdentityNumber, Loa, Outcome, Part,
+    PersonId, Principal, Resource, StaffId, TenantId, UnitId,
 };
 use trygg_policy::Grant;
 use trygg_store::StoreError;
@@ -101,21 +101,69 @@ fn resource_for(access: &Access, action: Action, owner: Option<UnitId>) -> Resou
 }
 
 /// Asks the policy whether `action` (on documentation written by `owner`) is
-/// allowed, given what [`load_access`] loaded.
-pub fn decide(
+/// allowed, given what [`load_access`] loaded. A refusal is logged and
+/// audited before it is answered; a grant carries the request for the
+/// audit entry the store writes when it is used.
+pub async fn decide(
     state: &AppState,
     access: &Access,
+    session: &Session,
     action: Action,
     owner: Option<UnitId>,
 ) -> Result<Grant, WebError> {
     let resource = resource_for(access, action, owner);
-    state
-        .policy
-        .authorize(&access.principal, action, &resource, &access.facts, access.now)
-        .map_err(|denial| {
+    match state.policy.authorize(
+        &access.principal,
+        action,
+        &resource,
+        &access.facts,
+        access.now,
+    ) {
+        Ok(grant) => Ok(grant.in_request(session.request_info())),
+        Err(denial) => {
             tracing::warn!(action = ?action, reason = ?denial.reason, person = %access.facts.person, "access refused");
-            WebError::Forbidden
-        })
+            audit_refusal(
+                state,
+                session,
+                Some(access.facts.person),
+                action,
+                owner,
+                denial.reason.as_str(),
+            )
+            .await?;
+            Err(WebError::Forbidden)
+        }
+    }
+}
+
+/// Appends the audit entry for a refused or failed attempt.
+pub async fn audit_refusal(
+    state: &AppState,
+    session: &Session,
+    person: Option<PersonId>,
+    action: Action,
+    owner: Option<UnitId>,
+    reason: &str,
+) -> Result<(), WebError> {
+    let info = session.request_info();
+    let event = AuditEvent {
+        tenant: session.record.account.tenant(),
+        at: state.store.clock().now(),
+        actor: Actor::of(&session.record.account),
+        method: info.method,
+        loa: info.loa,
+        person,
+        action: action.audit_name(),
+        unit: owner,
+        outcome: Outcome::Deny,
+        ground: reason.to_owned(),
+        request_id: info.request_id,
+    };
+    state
+        .store
+        .record_event(&event)
+        .await
+        .map_err(WebError::Unavailable)
 }
 
 /// The one decision path: may this session do `action` on `person`'s data
@@ -128,12 +176,32 @@ pub async fn authorize(
     action: Action,
     owner: Option<UnitId>,
 ) -> Result<Grant, WebError> {
-    decide(
-        state,
-        &load_access(state, session, person).await?,
-        action,
-        owner,
-    )
+    let access = load_audited(state, session, person, action, owner).await?;
+    decide(state, &access, session, action, owner).await
+}
+
+/// [`load_access`] for an attempt: a person who does not exist (or not in
+/// the principal's tenant), or a principal who reaches no personal data,
+/// is a refused attempt and is audited as one.
+async fn load_audited(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    action: Action,
+    owner: Option<UnitId>,
+) -> Result<Access, WebError> {
+    match load_access(state, session, person).await {
+        Err(WebError::NotFound) => {
+            audit_refusal(state, session, None, action, owner, "not_found").await?;
+            Err(WebError::NotFound)
+        }
+        Err(WebError::Forbidden) => {
+            let reason = trygg_policy::DenyReason::BootstrapAdmin.as_str();
+            audit_refusal(state, session, Some(person), action, owner, reason).await?;
+            Err(WebError::Forbidden)
+        }
+        other => other,
+    }
 }
 
 pub(crate) fn staff_of(session: &Session) -> Result<StaffId, WebError> {
@@ -206,8 +274,9 @@ pub async fn read_overview(
     session: &Session,
     person: PersonId,
 ) -> Result<Overview, WebError> {
-    let access = load_access(state, session, person).await?;
-    let grant = decide(state, &access, Action::Read(Part::Overview), None)?;
+    let overview = Action::Read(Part::Overview);
+    let access = load_audited(state, session, person, overview, None).await?;
+    let grant = decide(state, &access, session, overview, None).await?;
     let contact_allowed = decide_quietly(state, &access, Action::Read(Part::Contact), None);
     let p = state.store.person_record(&grant).await.map_err(store_err)?;
     // Documentation is owned by units: those caring for the person, and the
@@ -301,7 +370,7 @@ pub async fn listed_name(
     if !decide_quietly(state, &access, Action::Find, None) {
         return Ok(None);
     }
-    let grant = decide(state, &access, Action::Read(Part::Overview), None)?;
+    let grant = decide(state, &access, session, Action::Read(Part::Overview), None).await?;
     let p = state.store.person_record(&grant).await.map_err(store_err)?;
     Ok(Some(format!(
         "{} {}",
@@ -352,10 +421,28 @@ pub async fn find_person(
     session: &Session,
     identity_number: &str,
 ) -> Result<PersonId, WebError> {
-    let person = person_by_number(state, session, identity_number).await?;
-    authorize(state, session, person, Action::Find, None)
+    let person = match person_by_number(state, session, identity_number).await {
+        Ok(person) => person,
+        Err(WebError::NotFound) => {
+            // A search for nobody is an attempt too (the number is not logged).
+            audit_refusal(state, session, None, Action::Find, None, "not_found").await?;
+            return Err(WebError::NotFound);
+        }
+        Err(WebError::Forbidden) => {
+            let reason = trygg_policy::DenyReason::BootstrapAdmin.as_str();
+            audit_refusal(state, session, None, Action::Find, None, reason).await?;
+            return Err(WebError::Forbidden);
+        }
+        Err(e) => return Err(e),
+    };
+    let grant = authorize(state, session, person, Action::Find, None)
         .await
         .map_err(|_| WebError::NotFound)?;
+    state
+        .store
+        .record_access(&grant)
+        .await
+        .map_err(WebError::Unavailable)?;
     Ok(person)
 }
 
@@ -454,7 +541,6 @@ pub async fn save_care_plan(
     unit: UnitId,
     text: &str,
 ) -> Result<i64, WebError> {
-    let author = staff_of(session)?;
     let text = parse_text(text)?;
     let grant = authorize(
         state,
@@ -464,6 +550,7 @@ pub async fn save_care_plan(
         Some(unit),
     )
     .await?;
+    let author = staff_of(session)?;
     state
         .store
         .write_care_plan(&grant, author, &text)
@@ -524,7 +611,6 @@ pub async fn save_note(
     note: Option<uuid::Uuid>,
     text: &str,
 ) -> Result<(uuid::Uuid, i64), WebError> {
-    let author = staff_of(session)?;
     let text = parse_text(text)?;
     let grant = authorize(
         state,
@@ -534,6 +620,7 @@ pub async fn save_note(
         Some(unit),
     )
     .await?;
+    let author = staff_of(session)?;
     state
         .store
         .write_visit_note(&grant, note, author, &text)
@@ -550,10 +637,10 @@ pub async fn begin_emergency(
     person: PersonId,
     reason: &str,
 ) -> Result<(uuid::Uuid, time::OffsetDateTime), WebError> {
-    let staff = staff_of(session)?;
     let reason =
         FreeText::parse(reason).map_err(|_| WebError::BadRequest("a reason is required"))?;
     let grant = authorize(state, session, person, Action::BeginEmergencyAccess, None).await?;
+    let staff = staff_of(session)?;
     let until = state.store.clock().now() + EMERGENCY_ACCESS_DURATION;
     let id = state
         .store

@@ -63,9 +63,20 @@ pub struct Session {
     pub token: Token,
     /// What is stored.
     pub record: SessionRecord,
+    /// This request's id (for the audit log).
+    pub request_id: Option<String>,
 }
 
 impl Session {
+    /// What the audit log records about this request.
+    pub fn request_info(&self) -> trygg_domain::RequestInfo {
+        trygg_domain::RequestInfo {
+            method: Some(self.record.method),
+            loa: Some(self.record.loa),
+            request_id: self.request_id.clone(),
+        }
+    }
+
     /// The CSRF token for forms on this session's pages.
     pub fn csrf(&self) -> String {
         self.token.csrf()
@@ -100,7 +111,16 @@ pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -
                         if let Err(e) = state.store.touch_session(&hash, now).await {
                             return WebError::Unavailable(e).into_response();
                         }
-                        current.session = Some(Session { token, record });
+                        let request_id = req
+                            .headers()
+                            .get(crate::REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        current.session = Some(Session {
+                            token,
+                            record,
+                            request_id,
+                        });
                     }
                     Err(ended) => {
                         tracing::info!(reason = %ended, "session ended");

@@ -188,6 +188,48 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
+/// Checks that a request left exactly one audit entry, and that it records
+/// the action, the care provider, the time, the user with method and LoA,
+/// the person (when they exist), the decision and its ground, and the request.
+fn check_entry(
+    entries: &[trygg_store::StoredEntry],
+    who: &Who,
+    action: Action,
+    allowed: bool,
+    object: PersonId,
+    exists: bool,
+    request_id: &str,
+) -> Result<(), String> {
+    let [entry] = entries else {
+        return Err(format!("{} entries", entries.len()));
+    };
+    let e = &entry.event;
+    let expected_outcome = if allowed {
+        Outcome::Allow
+    } else {
+        Outcome::Deny
+    };
+    let checks = [
+        ("action", e.action == action.audit_name()),
+        ("outcome", e.outcome == expected_outcome),
+        ("ground", !e.ground.is_empty()),
+        ("actor", e.actor == Actor::of(&who.account)),
+        ("tenant", e.tenant == who.account.tenant()),
+        ("method", e.method.is_some()),
+        ("loa", e.loa.is_some()),
+        ("person", !allowed || e.person == Some(object)),
+        (
+            "no unknown person",
+            exists || e.person.is_none() || e.person == Some(object),
+        ),
+        ("request", e.request_id.as_deref() == Some(request_id)),
+    ];
+    match checks.iter().find(|(_, ok)| !ok) {
+        Some((field, _)) => Err(format!("wrong {field}: {e:?}")),
+        None => Ok(()),
+    }
+}
+
 struct Who {
     name: &'static str,
     account: Account,
@@ -311,7 +353,7 @@ on_both_backends! {
                     // Expected: the specification over the facts as they are now.
                     let owner = matches!(part, Part::CarePlan | Part::VisitNotes).then_some(north);
                     let exists = !template.contains("{note}") || note.is_some();
-                    let expected = exists && match tenant_of {
+                    let policy_allows = match tenant_of {
                         Some(tenant) => {
                             let facts = store.person_facts(*tenant, *object, app.clock.now()).await.unwrap();
                             let principal = Principal { account: who.account.clone(), roles: who.roles.clone(), loa: if who.name == "bootstrap admin" { Loa::Loa2 } else { Loa::Loa3 }, stepped_up: who.name != "bootstrap admin" };
@@ -320,6 +362,7 @@ on_both_backends! {
                         }
                         None => false,
                     };
+                    let expected = exists && policy_allows;
                     let token = who.token.as_ref().unwrap();
                     let url = format!("{}{path}", app.base);
                     let emergency = *action == Action::BeginEmergencyAccess;
@@ -346,6 +389,7 @@ on_both_backends! {
                     };
                     let res = req.header("cookie", format!("__Host-trygg-session={}", token.expose())).send().await.unwrap();
                     let status = res.status();
+                    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
                     let location = res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_owned();
                     let finding_page = *kind == Kind::Page && *action == Action::Find;
                     let body = res.text().await.unwrap_or_default();
@@ -360,6 +404,14 @@ on_both_backends! {
                     };
                     // The bootstrap administrator's LoA2 session is sent to the login page (303).
                     let refused = refused || (status == 303 && location.starts_with("/login") && who.name == "bootstrap admin");
+                    // Every attempt that reached a decision left exactly one
+                    // audit entry with every required field, allow or deny.
+                    let entries = store.unsafe_audit_entries_of_request(&request_id).await.unwrap();
+                    if (who.name != "bootstrap admin" || status != 303)
+                        && let Err(e) = check_entry(&entries, who, *action, policy_allows && exists, *object, tenant_of.is_some(), &request_id)
+                    {
+                        mismatches.push(format!("audit of {method} {template} as {} on {object_name}: {e}", who.name));
+                    }
                     checked += 1;
                     allowed_count += usize::from(allowed);
                     if allowed != expected || (!allowed && !refused) {

@@ -160,7 +160,7 @@ on_both_backends! {
     }
 
     async fn emergency_access_needs_step_up_expires_and_is_followed_up(backend) {
-        let (_db, store, clock) = store(backend).await;
+        let (db, store, clock) = store(backend).await;
         let w = world(&store, &clock).await;
         let authz = Authorizer::new().unwrap();
         let facts = store.person_facts(w.t.id, w.person, clock.now()).await.unwrap();
@@ -207,6 +207,12 @@ on_both_backends! {
             store.follow_up_emergency_access(&grant, id, w.nurse_north, &FreeText::parse("igen").unwrap()).await,
             Err(StoreError::Duplicate(_))
         ));
+        // The reason is in the audit log too (so a review sees it), sealed:
+        // neither the table nor the log holds it in plaintext.
+        store.close().await;
+        let bytes = db.raw_bytes().await;
+        assert_eq!(occurrences(&bytes, "läkemedelslista".as_bytes()), 0);
+        assert!(occurrences(&bytes, b"begin_emergency_access") > 0, "the access is in the log");
     }
 
     async fn a_block_hides_a_units_record_even_with_consent(backend) {
