@@ -11,7 +11,10 @@ use cedar_policy::{Context, Decision, Entities, EntityUid, PolicyId, PolicySet, 
 use serde_json::json;
 use std::fmt;
 use std::str::FromStr;
-use trygg_domain::{Account, AdminAction, AdminRequest, Loa, Principal, Role, TenantId, UnitId};
+use trygg_domain::{
+    Account, Actor, AdminAction, AdminRequest, AuditEvent, Loa, Outcome, PersonId, Principal,
+    RequestInfo, Role, TenantId, UnitId,
+};
 
 const SCHEMA: &str = include_str!("../policies/admin.cedarschema");
 const POLICIES: [(&str, &str); 1] = [("admin.cedar", include_str!("../policies/admin.cedar"))];
@@ -32,6 +35,7 @@ pub struct AdminGrant {
     action: AdminAction,
     unit: UnitId,
     tenant: TenantId,
+    request: RequestInfo,
 }
 
 impl AdminGrant {
@@ -50,6 +54,36 @@ impl AdminGrant {
     /// The unit's tenant.
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    /// The same grant, with the request it was decided in (for the audit log).
+    #[must_use]
+    pub fn in_request(mut self, request: RequestInfo) -> Self {
+        self.request = request;
+        self
+    }
+
+    /// The audit log's entry for using this grant at `at` (about `person`,
+    /// if the change or the reading concerns one).
+    pub fn audit_event(&self, at: time::OffsetDateTime, person: Option<PersonId>) -> AuditEvent {
+        let action = match self.action {
+            AdminAction::AssignRole(role) => format!("assign_role:{role}"),
+            AdminAction::EndRole(role) => format!("end_role:{role}"),
+            other => action_name(other).to_owned(),
+        };
+        AuditEvent {
+            tenant: Some(self.tenant),
+            at,
+            actor: Actor::of(&self.account),
+            method: self.request.method,
+            loa: self.request.loa,
+            person,
+            action,
+            unit: Some(self.unit),
+            outcome: Outcome::Allow,
+            ground: "administration".to_owned(),
+            request_id: self.request.request_id.clone(),
+        }
     }
 }
 
@@ -168,6 +202,7 @@ impl AdminAuthorizer {
                 action: request.action,
                 unit: request.unit,
                 tenant: request.tenant,
+                request: RequestInfo::default(),
             }),
             Decision::Deny => {
                 let applied: Vec<&PolicyId> = response.diagnostics().reason().collect();

@@ -90,7 +90,7 @@ pub(crate) async fn append(
 }
 
 impl Store {
-    fn audit_id(&self) -> uuid::Uuid {
+    pub(crate) fn audit_id(&self) -> uuid::Uuid {
         trygg_domain::ids::new_v7(self.clock.as_ref())
     }
 
@@ -105,6 +105,18 @@ impl Store {
     pub async fn record_access(&self, grant: &trygg_policy::Grant) -> Result<()> {
         self.record_event(&grant.audit_event(self.clock.now()))
             .await
+    }
+
+    /// Appends the entry for using an administration grant now (about
+    /// `person`, if any) on `conn`.
+    pub(crate) async fn record_admin_in(
+        &self,
+        conn: &mut AnyConnection,
+        grant: &trygg_policy::AdminGrant,
+        person: Option<trygg_domain::PersonId>,
+    ) -> Result<()> {
+        let event = grant.audit_event(self.clock.now(), person);
+        append(conn, self.audit_id(), &event, None).await
     }
 
     /// Appends the entry for an allowed attempt that failed (`reason`: what

@@ -120,6 +120,7 @@ impl Store {
                 "the staff member already has the role {role} in this unit"
             )));
         }
+        self.record_admin_in(&mut tx.tx, grant, None).await?;
         tx.commit().await
     }
 
@@ -128,6 +129,7 @@ impl Store {
         let AdminAction::EndRole(role) = grant.action() else {
             return Err(refused("end a role"));
         };
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "DELETE FROM role_assignments WHERE staff_id = $1 AND unit_id = $2 AND role = $3 \
              AND unit_id IN (SELECT id FROM units WHERE tenant_id = $4)",
@@ -136,12 +138,13 @@ impl Store {
         .bind(grant.unit().to_string())
         .bind(role.as_str())
         .bind(grant.tenant().to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("role assignment"));
         }
-        Ok(())
+        self.record_admin_in(&mut tx.tx, grant, None).await?;
+        tx.commit().await
     }
 
     /// Adds a care relationship from now between `person` and the grant's
@@ -188,6 +191,8 @@ impl Store {
         .bind(id.to_string())
         .execute(&mut *tx.tx)
         .await?;
+        self.record_admin_in(&mut tx.tx, grant, Some(person))
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -201,6 +206,7 @@ impl Store {
     ) -> Result<()> {
         expect(grant, AdminAction::ManageCare, "end a care relationship")?;
         let now = ms(self.clock.now());
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE care_relationships SET valid_until = $1, ended_by = $2 \
              WHERE id = $3 AND tenant_id = $4 AND (unit_id = $5 OR admin_unit_id = $5) \
@@ -211,12 +217,21 @@ impl Store {
         .bind(id.to_string())
         .bind(grant.tenant().to_string())
         .bind(grant.unit().to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("care relationship in force"));
         }
-        Ok(())
+        let person: PersonId = id_col(
+            &sqlx::query("SELECT person_id FROM care_relationships WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&mut *tx.tx)
+                .await?,
+            "person_id",
+        )?;
+        self.record_admin_in(&mut tx.tx, grant, Some(person))
+            .await?;
+        tx.commit().await
     }
 
     /// The grant's unit's role assignments and care relationships in force,
@@ -226,6 +241,9 @@ impl Store {
         grant: &AdminGrant,
     ) -> Result<(Vec<AssignmentRow>, Vec<CareRow>)> {
         expect(grant, AdminAction::Review, "list assignments")?;
+        let mut conn = self.pool.acquire().await?;
+        self.record_admin_in(&mut conn, grant, None).await?;
+        drop(conn);
         let unit = grant.unit().to_string();
         let roles = sqlx::query(
             "SELECT r.staff_id, r.role, r.analysis_ref, r.granted_by, r.created_at, r.review_due_at \
@@ -297,6 +315,7 @@ impl Store {
         next_due: OffsetDateTime,
     ) -> Result<()> {
         expect(grant, AdminAction::Review, "review a role assignment")?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE role_assignments SET review_due_at = $1, analysis_ref = $2 \
              WHERE staff_id = $3 AND unit_id = $4 AND role = $5 \
@@ -308,12 +327,13 @@ impl Store {
         .bind(grant.unit().to_string())
         .bind(role.as_str())
         .bind(grant.tenant().to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("role assignment"));
         }
-        Ok(())
+        self.record_admin_in(&mut tx.tx, grant, None).await?;
+        tx.commit().await
     }
 
     /// Records the review of a care relationship of the grant's unit.
@@ -325,6 +345,7 @@ impl Store {
         next_due: OffsetDateTime,
     ) -> Result<()> {
         expect(grant, AdminAction::Review, "review a care relationship")?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE care_relationships SET review_due_at = $1, analysis_ref = $2 \
              WHERE id = $3 AND tenant_id = $4 AND (unit_id = $5 OR admin_unit_id = $5)",
@@ -334,12 +355,13 @@ impl Store {
         .bind(id.to_string())
         .bind(grant.tenant().to_string())
         .bind(grant.unit().to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("care relationship"));
         }
-        Ok(())
+        self.record_admin_in(&mut tx.tx, grant, None).await?;
+        tx.commit().await
     }
 
     /// The units a staff member holds a role in (no personal data): an
@@ -385,6 +407,9 @@ impl Store {
         .ok_or(StoreError::NotFound("emergency access"))?;
         let person: PersonId = id_col(&row, "person_id")?;
         let key = self.person_key(grant.tenant(), person).await?;
+        let mut conn = self.pool.acquire().await?;
+        self.record_admin_in(&mut conn, grant, Some(person)).await?;
+        drop(conn);
         let sealed: Vec<u8> = row.try_get("reason")?;
         let reason = key.open_string(
             &sealed,

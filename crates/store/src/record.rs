@@ -493,6 +493,7 @@ impl Store {
             note.as_str(),
             format!("emergency_accesses/{id}/follow_up_note").as_bytes(),
         )?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE emergency_accesses SET followed_up_at = $1, followed_up_by = $2, follow_up_note = $3 \
              WHERE id = $4 AND followed_up_at IS NULL",
@@ -501,14 +502,16 @@ impl Store {
         .bind(by.to_string())
         .bind(sealed)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx.tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Duplicate(
                 "this emergency access has been followed up already".into(),
             ));
         }
-        Ok(())
+        self.record_admin_in(&mut tx.tx, grant, Some(person))
+            .await?;
+        tx.commit().await
     }
 
     /// Records the person's consent that `unit` may reach other units' documentation.

@@ -58,10 +58,23 @@ async fn decide(
         tenant,
         about_self,
     };
-    state.admin_policy.authorize(principal, &request).map_err(|denial| {
-        tracing::warn!(action = ?action, %unit, reason = ?denial.reason, "permission change refused");
-        WebError::Forbidden
-    })
+    match state.admin_policy.authorize(principal, &request) {
+        Ok(grant) => Ok(grant.in_request(session.request_info())),
+        Err(denial) => {
+            tracing::warn!(action = ?action, %unit, reason = ?denial.reason, "permission change refused");
+            let name = format!("{action:?}").to_lowercase();
+            record::audit_refusal_of(
+                state,
+                session,
+                None,
+                name,
+                Some(unit),
+                denial.reason.as_str(),
+            )
+            .await?;
+            Err(WebError::Forbidden)
+        }
+    }
 }
 
 /// The same question, as a yes or no for which forms to show.
@@ -526,7 +539,11 @@ async fn follow_up_grant(
             tenant,
             about_self: staff == me,
         };
-        state.admin_policy.authorize(principal, &request).ok()
+        state
+            .admin_policy
+            .authorize(principal, &request)
+            .ok()
+            .map(|g| g.in_request(session.request_info()))
     }))
 }
 
@@ -588,6 +605,9 @@ pub async fn follow_up(
         .ok_or(WebError::NotFound)?;
     let Some(grant) = follow_up_grant(state, session, &principal, e.staff).await? else {
         tracing::warn!(%id, "emergency follow-up refused");
+        let action = "follow_up_emergency".to_owned();
+        record::audit_refusal_of(state, session, Some(e.person), action, None, "role_cannot")
+            .await?;
         return Err(WebError::Forbidden);
     };
     state

@@ -145,6 +145,18 @@ pub async fn audit_refusal(
     owner: Option<UnitId>,
     reason: &str,
 ) -> Result<(), WebError> {
+    audit_refusal_of(state, session, person, action.audit_name(), owner, reason).await
+}
+
+/// [`audit_refusal`] for an action named as the audit log names it.
+pub async fn audit_refusal_of(
+    state: &AppState,
+    session: &Session,
+    person: Option<PersonId>,
+    action: String,
+    owner: Option<UnitId>,
+    reason: &str,
+) -> Result<(), WebError> {
     let info = session.request_info();
     let event = AuditEvent {
         tenant: session.record.account.tenant(),
@@ -153,7 +165,7 @@ pub async fn audit_refusal(
         method: info.method,
         loa: info.loa,
         person,
-        action: action.audit_name(),
+        action,
         unit: owner,
         outcome: Outcome::Deny,
         ground: reason.to_owned(),

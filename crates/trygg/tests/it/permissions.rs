@@ -133,6 +133,18 @@ async fn all_roles(app: &TestApp, w: &World) -> Vec<Vec<(UnitId, Role)>> {
     all
 }
 
+/// The audit events a response's request appended.
+async fn audited(app: &TestApp, res: &reqwest::Response) -> Vec<AuditEvent> {
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    app.store
+        .unsafe_audit_entries_of_request(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
 async fn pending(who: &As) -> serde_json::Value {
     who.get("/api/emergency-follow-ups")
         .await
@@ -154,6 +166,10 @@ on_both_backends! {
         // A role resting on an analysis: Nora reaches Elsa on her next request.
         let res = maja.form(&format!("/permissions/{n}/roles"), &[("staff", &nora_id), ("role", "nurse"), ("analysis_ref", "BRA 2026/114")]).await;
         assert_eq!(location(&res), format!("/permissions/{n}?done=1"));
+        let audit = audited(&app, &res).await;
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!((audit[0].action.as_str(), audit[0].outcome, audit[0].unit), ("assign_role:nurse", Outcome::Allow, Some(w.north)));
+        assert_eq!(audit[0].actor, Actor::of(&staff(&w, w.maja)));
         assert_eq!(nora.get(&elsa).await.status(), 200);
         // On the review list, with its reference and its review date a year on.
         let page = maja.get(&format!("/permissions/{n}")).await.text().await.unwrap();
@@ -218,6 +234,9 @@ on_both_backends! {
             let res = maja.form(path, &fields).await;
             let to = location(&res);
             assert!(to.ends_with("?error=forbidden") || to.ends_with("?error=not-found"), "{what}: {to}");
+            // The refused attempt is in the audit log.
+            let audit = audited(&app, &res).await;
+            assert!(audit.len() == 1 && audit[0].outcome == Outcome::Deny, "{what}: {audit:?}");
         }
         // Care relationships in another unit: no.
         let res = maja.form(&format!("/permissions/{s}/care"), &[("identity_number", &pnr(date!(1931 - 03 - 03), 981).canonical()), ("analysis_ref", "BRA 1")]).await;
@@ -288,7 +307,11 @@ on_both_backends! {
         let id = list[0]["id"].as_str().unwrap().to_owned();
         assert_eq!(sune.json(&format!("/api/emergency-follow-ups/{id}"), &serde_json::json!({"note": "  "})).await.status(), 400);
         assert_eq!(maja.json(&format!("/api/emergency-follow-ups/{id}"), &serde_json::json!({"note": "Befogad"})).await.status(), 403);
-        assert_eq!(sune.json(&format!("/api/emergency-follow-ups/{id}"), &serde_json::json!({"note": "Befogad: larm utan svar."})).await.status(), 200);
+        let res = sune.json(&format!("/api/emergency-follow-ups/{id}"), &serde_json::json!({"note": "Befogad: larm utan svar."})).await;
+        assert_eq!(res.status(), 200);
+        // The conclusion is in the log (reading the reasons was, at the listing).
+        let actions: Vec<String> = audited(&app, &res).await.into_iter().map(|e| e.action).collect();
+        assert_eq!(actions, ["follow_up_emergency"]);
         assert_eq!(sune.json(&format!("/api/emergency-follow-ups/{id}"), &serde_json::json!({"note": "Igen"})).await.status(), 404, "once");
         assert_eq!(pending(&sune).await.as_array().unwrap().len(), 0);
         // The security officer follows up Sune's through the page.
