@@ -164,3 +164,35 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The log about the grant's person, newest first (at most 1,000
+    /// entries), for the person themselves: a grant on the ground `Own`.
+    /// Reading it is itself logged.
+    pub async fn own_access_log(&self, grant: &trygg_policy::Grant) -> Result<Vec<StoredEntry>> {
+        use sqlx::Row as _;
+        if grant.via() != trygg_policy::Via::Own {
+            return Err(StoreError::Corrupt(
+                "only the person themselves reads their log extract this way".into(),
+            ));
+        }
+        let tenant = grant
+            .account()
+            .tenant()
+            .ok_or(StoreError::UnknownReference("tenant of the grant"))?;
+        let mut event = grant.audit_event(self.clock.now());
+        event.action = "read:audit_log".to_owned();
+        self.record_event(&event).await?;
+        sqlx::query(
+            "SELECT body FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
+             ORDER BY at DESC, id DESC LIMIT 1000",
+        )
+        .bind(grant.person().to_string())
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| StoredEntry::parse(&row.try_get::<Vec<u8>, _>("body")?))
+        .collect()
+    }
+}

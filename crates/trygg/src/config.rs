@@ -371,6 +371,8 @@ settings! {
             "Seconds to let open requests finish after SIGTERM or Ctrl-C.";
         request_timeout_secs: u64 = "30", env "TRYGG_REQUEST_TIMEOUT_SECS",
             "Seconds before a request is answered with 408 Request Timeout.";
+        citizen_log_names_staff: bool = "false", env "TRYGG_CITIZEN_LOG_NAMES_STAFF",
+            "Whether a person's log extract (\"who looked at my data\") names the staff members, not only their units.";
     }
 }
 

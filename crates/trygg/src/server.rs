@@ -28,7 +28,8 @@ impl Server {
     ) -> anyhow::Result<Self> {
         settings.check()?;
         let tls = settings.tls_cert.is_some();
-        let auth = trygg_web::Auth::new(settings.public_url.clone().map(|u| u.0), tls, methods);
+        let mut auth = trygg_web::Auth::new(settings.public_url.clone().map(|u| u.0), tls, methods);
+        auth.citizen_log_names_staff = settings.citizen_log_names_staff;
         let app = trygg_web::router(
             AppState {
                 store,

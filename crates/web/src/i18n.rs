@@ -370,6 +370,7 @@ pub struct CareTexts {
     pub back_to_persons: &'static str,
     pub my_persons: &'static str,
     pub my_record: &'static str,
+    pub my_log: &'static str,
 }
 
 /// Svenska.
@@ -415,6 +416,7 @@ pub static CARE_SV: CareTexts = CareTexts {
     back_to_persons: "Tillbaka till mina brukare",
     my_persons: "Mina brukare",
     my_record: "Min dokumentation",
+    my_log: "Vem har tittat på mina uppgifter?",
 };
 
 /// English.
@@ -460,6 +462,7 @@ pub static CARE_EN: CareTexts = CareTexts {
     back_to_persons: "Back to my persons",
     my_persons: "My persons",
     my_record: "My documentation",
+    my_log: "Who has looked at my data?",
 };
 
 impl Lang {

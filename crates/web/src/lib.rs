@@ -6,6 +6,7 @@
 
 pub mod care;
 pub mod error;
+pub mod extract;
 pub mod i18n;
 pub mod methods;
 pub mod pages;
@@ -65,6 +66,9 @@ pub struct Auth {
     pub tls: bool,
     /// The configured login methods.
     pub methods: methods::LoginMethods,
+    /// Whether a person's log extract names the staff members (not only
+    /// the units) who accessed their data.
+    pub citizen_log_names_staff: bool,
 }
 
 impl Auth {
@@ -78,6 +82,7 @@ impl Auth {
             public_origin,
             tls,
             methods,
+            citizen_log_names_staff: false,
         }
     }
 }
@@ -131,6 +136,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(record::routes())
         .merge(care::routes())
         .merge(permissions::routes())
+        .merge(extract::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

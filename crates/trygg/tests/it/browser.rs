@@ -962,6 +962,16 @@ async fn care_record_pages_work_and_are_accessible() {
         .await;
     assert_eq!(forms, 0, "a citizen gets no form");
     b.assert_accessible("care plan (citizen)").await;
+    // Who looked at her data: the nurse's unit, reading and writing.
+    b.goto(&app.localhost_url("/")).await;
+    b.click("a[href='/my-log']").await;
+    b.wait_for_path("/my-log").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Hemtjänst Norr") && text.contains("skrev i genomförandeplanen"),
+        "{text}"
+    );
+    b.assert_accessible("/my-log").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

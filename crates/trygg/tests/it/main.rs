@@ -15,6 +15,7 @@
 
 mod kit;
 
+mod audit;
 mod auth;
 mod browser;
 mod canary;
