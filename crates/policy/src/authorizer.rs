@@ -3,7 +3,10 @@
 
 use crate::entities::{BuildError, ENVIRONMENTS, Vocabulary, environment, linked_units};
 use crate::{Grant, Via, reference};
-use cedar_policy::{Decision, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{
+    ActionConstraint, Decision, Policy, PolicyId, PolicySet, PrincipalConstraint, RequestEnv,
+    ResourceConstraint, Schema, ValidationMode, Validator,
+};
 use std::fmt;
 use time::OffsetDateTime;
 use trygg_domain::{Account, Action, Part, PersonFacts, Principal, Resource};
@@ -40,6 +43,9 @@ pub enum PolicyError {
     /// The policies do not validate against the schema.
     #[error("PO004 the Cedar policies do not validate against the schema: {0}")]
     Validation(String),
+    /// A policy could not be specialised to a request environment.
+    #[error("PO005 a Cedar policy could not be specialised to a request environment: {0}")]
+    Specialise(String),
 }
 
 /// Why access was denied: for the audit log. Users are told only that it was
@@ -124,9 +130,10 @@ pub struct Authorizer {
     schema: Schema,
     policies: PolicySet,
     /// The policies that can apply in each request environment (kind of
-    /// principal × action), as the validator sees them: Cedar evaluates every
-    /// policy of a set, so each request gets only its environment's.
-    slices: Vec<PolicySet>,
+    /// principal × action), as the validator sees them, specialised to it:
+    /// Cedar evaluates every policy of a set, so each request gets only its
+    /// environment's.
+    slices: Vec<Slice>,
     cedar: cedar_policy::Authorizer,
     vocabulary: Vocabulary,
 }
@@ -182,13 +189,71 @@ pub(crate) fn validated(
     Ok((schema, policies))
 }
 
+/// The policies of one request environment.
+#[derive(Default)]
+struct Slice {
+    /// The environment; `None` until a policy applies in it.
+    env: Option<RequestEnv>,
+    /// Its policies, each [`specialised`] to it.
+    policies: PolicySet,
+}
+
+/// `policy` for the requests of `env` only: the same policy without the scope
+/// constraints that every request of `env` meets (`principal is Staff`,
+/// `action == Action::"read"`, `action in [...]` naming the action,
+/// `resource is Record`), and without source locations. Cedar evaluates the
+/// scope of every policy it is given and copies the policy's source location
+/// onto each value it computes; within one environment the scope decides
+/// nothing, and the locations serve only error messages, which Trygg does not
+/// show (an evaluation error denies). Any other constraint (`==` or `in` an
+/// entity) depends on the request and is kept. The conditions are unchanged.
+fn specialised(policy: &Policy, env: &RequestEnv) -> Result<Policy, PolicyError> {
+    let principal = match policy.principal_constraint() {
+        PrincipalConstraint::Is(ty) => ty == *env.principal(),
+        PrincipalConstraint::Any
+        | PrincipalConstraint::In(_)
+        | PrincipalConstraint::Eq(_)
+        | PrincipalConstraint::IsIn(..) => false,
+    };
+    let action = match policy.action_constraint() {
+        ActionConstraint::Eq(action) => action == *env.action(),
+        ActionConstraint::In(actions) => actions.contains(env.action()),
+        ActionConstraint::Any => false,
+    };
+    let resource = match policy.resource_constraint() {
+        ResourceConstraint::Is(ty) => ty == *env.resource(),
+        ResourceConstraint::Any
+        | ResourceConstraint::In(_)
+        | ResourceConstraint::Eq(_)
+        | ResourceConstraint::IsIn(..) => false,
+    };
+    let id = policy.id();
+    let error = |e: String| PolicyError::Specialise(format!("{id}: {e}"));
+    // Through Cedar's JSON form, whose scope is `{"op": "All"}` when
+    // unconstrained (and which carries no source locations).
+    let mut json = policy.to_json().map_err(|e| error(e.to_string()))?;
+    let scope = json
+        .as_object_mut()
+        .ok_or_else(|| error("not a JSON object".to_owned()))?;
+    for (key, met) in [
+        ("principal", principal),
+        ("action", action),
+        ("resource", resource),
+    ] {
+        if met {
+            scope.insert(key.to_owned(), serde_json::json!({ "op": "All" }));
+        }
+    }
+    Policy::from_json(Some(id.clone()), json).map_err(|e| error(e.to_string()))
+}
+
 impl Authorizer {
     /// Parses the schema and the policies and validates the policies against
     /// the schema (strict mode); any error or warning is refused.
     pub fn new() -> Result<Self, PolicyError> {
         let (schema, policies) = validated(SCHEMA, &POLICIES)?;
         let vocabulary = Vocabulary::new().map_err(|BuildError(e)| PolicyError::Schema(e))?;
-        let mut slices = vec![PolicySet::new(); ENVIRONMENTS];
+        let mut slices: Vec<Slice> = (0..ENVIRONMENTS).map(|_| Slice::default()).collect();
         for policy in policies.policies() {
             for env in policy.get_valid_request_envs(&schema) {
                 let slice = vocabulary
@@ -196,8 +261,10 @@ impl Authorizer {
                     .and_then(|i| slices.get_mut(i))
                     .ok_or_else(|| PolicyError::Schema(format!("unexpected request {env:?}")))?;
                 slice
-                    .add(policy.clone())
+                    .policies
+                    .add(specialised(policy, &env)?)
                     .map_err(|e| PolicyError::Id(e.to_string()))?;
+                slice.env = Some(env);
             }
         }
         Ok(Self {
@@ -258,7 +325,18 @@ impl Authorizer {
             .slices
             .get(environment(&principal.account, action))
             .ok_or(Denial::new(DenyReason::EvaluationError))?;
-        let response = self.cedar.is_authorized(&request, slice, &entities);
+        // The slice's policies are specialised to its environment: the
+        // request must be in it.
+        if !slice
+            .env
+            .as_ref()
+            .is_some_and(|env| in_environment(&request, env))
+        {
+            return Err(Denial::new(DenyReason::EvaluationError));
+        }
+        let response = self
+            .cedar
+            .is_authorized(&request, &slice.policies, &entities);
         let diagnostics = response.diagnostics();
         let reasons: Vec<&str> = diagnostics.reason().map(AsRef::as_ref).collect();
         let errors = diagnostics.errors().next().is_some();
@@ -292,6 +370,13 @@ impl Authorizer {
     ) -> Result<Grant, Denial> {
         self.decide(principal, action, resource, facts, now, Some(&self.schema))
     }
+}
+
+/// Whether `request` is in the request environment `env`.
+fn in_environment(request: &cedar_policy::Request, env: &RequestEnv) -> bool {
+    request.principal().map(cedar_policy::EntityUid::type_name) == Some(env.principal())
+        && request.action() == Some(env.action())
+        && request.resource().map(cedar_policy::EntityUid::type_name) == Some(env.resource())
 }
 
 /// The ground of an allow, from the permits Cedar found satisfied: the
@@ -394,6 +479,108 @@ mod tests {
             .unwrap();
     }
 
+    /// Slicing and specialising change nothing: for random inputs, the
+    /// request is in its slice's environment, and the slice gives Cedar's
+    /// answer for the whole policy set as parsed (the same decision, the same
+    /// satisfied policies, the same policies in error).
+    #[test]
+    fn each_slice_answers_as_the_whole_policy_set() {
+        let authorizer = Authorizer::new().unwrap();
+        let config = Config {
+            failure_persistence: None,
+            ..Config::with_cases(2_000)
+        };
+        let answer = |response: &cedar_policy::Response| {
+            let diagnostics = response.diagnostics();
+            let ids = |ids: Vec<&PolicyId>| -> Vec<String> {
+                let mut ids: Vec<String> = ids.into_iter().map(ToString::to_string).collect();
+                ids.sort_unstable();
+                ids
+            };
+            (
+                response.decision(),
+                ids(diagnostics.reason().collect()),
+                ids(diagnostics
+                    .errors()
+                    .map(|e| match e {
+                        cedar_policy::AuthorizationError::PolicyEvaluationError(e) => e.policy_id(),
+                    })
+                    .collect()),
+            )
+        };
+        let mut runner = TestRunner::new(config);
+        runner
+            .run(&crate::inputs::input(), |i| {
+                let (request, entities) = authorizer
+                    .vocabulary
+                    .request(&i.principal, i.action, &i.resource, &i.facts, i.now, None)
+                    .unwrap();
+                let slice = &authorizer.slices[environment(&i.principal.account, i.action)];
+                prop_assert!(in_environment(&request, slice.env.as_ref().unwrap()));
+                let part = authorizer
+                    .cedar
+                    .is_authorized(&request, &slice.policies, &entities);
+                let whole =
+                    authorizer
+                        .cedar
+                        .is_authorized(&request, &authorizer.policies, &entities);
+                prop_assert_eq!(answer(&part), answer(&whole));
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// Specialising keeps each policy's effect, conditions and annotations,
+    /// and drops only scope constraints.
+    #[test]
+    fn specialising_drops_only_the_scope() {
+        let authorizer = Authorizer::new().unwrap();
+        let mut dropped = 0;
+        for slice in &authorizer.slices {
+            for policy in slice.policies.policies() {
+                let original = authorizer.policies.policy(policy.id()).unwrap();
+                let (ours, theirs) = (policy.to_json().unwrap(), original.to_json().unwrap());
+                for key in ["effect", "conditions", "annotations"] {
+                    assert_eq!(ours[key], theirs[key], "{} {key}", policy.id());
+                }
+                for key in ["principal", "action", "resource"] {
+                    if ours[key] != theirs[key] {
+                        assert_eq!(ours[key], serde_json::json!({ "op": "All" }));
+                        dropped += 1;
+                    }
+                }
+            }
+        }
+        assert!(dropped > 0);
+    }
+
+    /// A request is evaluated only with the slice of its own environment.
+    #[test]
+    fn requests_are_checked_against_their_environment() {
+        let authorizer = Authorizer::new().unwrap();
+        let staff_read = authorizer.slices[0].env.as_ref().unwrap();
+        let citizen_read = authorizer.slices[4].env.as_ref().unwrap();
+        let request = |env: &RequestEnv| {
+            cedar_policy::Request::new(
+                cedar_policy::EntityUid::from_type_name_and_id(
+                    env.principal().clone(),
+                    cedar_policy::EntityId::new("p"),
+                ),
+                env.action().clone(),
+                cedar_policy::EntityUid::from_type_name_and_id(
+                    env.resource().clone(),
+                    cedar_policy::EntityId::new("r"),
+                ),
+                cedar_policy::Context::empty(),
+                None,
+            )
+            .unwrap()
+        };
+        assert!(in_environment(&request(staff_read), staff_read));
+        assert!(!in_environment(&request(citizen_read), staff_read));
+        assert!(!in_environment(&request(staff_read), citizen_read));
+    }
+
     #[test]
     fn the_authorizer_can_be_shared_between_threads() {
         fn shared<T: Send + Sync>() {}
@@ -432,6 +619,7 @@ mod tests {
         let authorizer = Authorizer::new().unwrap();
         let ids = |i: usize| -> Vec<String> {
             authorizer.slices[i]
+                .policies
                 .policies()
                 .map(|p| p.id().to_string())
                 .collect()

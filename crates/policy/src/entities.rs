@@ -11,11 +11,11 @@ use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Display;
 use std::str::FromStr;
 use time::OffsetDateTime;
 use trygg_domain::{
-    Account, Action, ActiveCare, Loa, Part, PersonFacts, Principal, Resource, Role, StaffId, UnitId,
+    Account, Action, ActiveCare, Loa, Part, PersonFacts, PersonId, Principal, RelativeId, Resource,
+    Role, StaffId, TenantId, UnitId,
 };
 
 /// The names the schema declares, parsed once.
@@ -33,6 +33,8 @@ pub(crate) struct Vocabulary {
     write: EntityUid,
     find: EntityUid,
     begin_emergency_access: EntityUid,
+    /// The requested record (the one `Record` of every request).
+    requested: EntityUid,
 }
 
 /// Building the request failed (a bug: the inputs are typed).
@@ -43,13 +45,70 @@ fn name(s: &str) -> Result<EntityTypeName, BuildError> {
     EntityTypeName::from_str(s).map_err(|e| BuildError(format!("entity type {s}: {e}")))
 }
 
-fn uid(ty: &EntityTypeName, id: impl Display) -> EntityUid {
-    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id.to_string()))
+/// An id that names a Cedar entity: a UUID.
+trait CedarId: Copy {
+    fn bits(self) -> u128;
 }
 
-fn entity_set(
+macro_rules! cedar_id {
+    ($($t:ty),*) => {$(
+        impl CedarId for $t {
+            fn bits(self) -> u128 {
+                self.as_uuid().as_u128()
+            }
+        }
+    )*};
+}
+cedar_id!(TenantId, UnitId, StaffId, PersonId, RelativeId);
+
+/// The length of a [`ShortId`]: 128 bits in 6-bit characters.
+const SHORT_ID_LEN: usize = 22;
+
+/// A UUID's 128 bits in 22 URL-safe base64 characters (no padding): the
+/// entity ids (and relative ids) of the request. Cedar stores ids of up to 23
+/// bytes inline, so a short id costs no allocation, and it hashes and compares
+/// faster than the 36-character text form. Only the request's entities carry them.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ShortId([u8; SHORT_ID_LEN]);
+
+impl ShortId {
+    fn new(id: impl CedarId) -> Self {
+        let bits = id.bits();
+        let mut text = [0u8; SHORT_ID_LEN];
+        for (i, c) in (0u32..).zip(text.iter_mut()) {
+            // Character i holds bits 6i..6i+6, counted from the least
+            // significant; the last one holds the top 2 bits.
+            let sextet = ((bits >> (6 * i)) & 0x3f) as u8;
+            *c = match sextet {
+                0..=25 => b'A' + sextet,
+                26..=51 => b'a' + (sextet - 26),
+                52..=61 => b'0' + (sextet - 52),
+                62 => b'-',
+                _ => b'_',
+            };
+        }
+        Self(text)
+    }
+
+    fn as_str(&self) -> &str {
+        // Every byte is an ASCII letter, digit, '-' or '_'.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The uid of the entity of type `ty` named by `id`.
+fn uid(ty: &EntityTypeName, id: impl CedarId) -> EntityUid {
+    named(ty, ShortId::new(id).as_str())
+}
+
+/// The uid of the entity of type `ty` with the id `name` as it is.
+fn named(ty: &EntityTypeName, name: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(name))
+}
+
+fn entity_set<T: CedarId>(
     ty: &EntityTypeName,
-    ids: impl IntoIterator<Item = impl Display>,
+    ids: impl IntoIterator<Item = T>,
 ) -> RestrictedExpression {
     RestrictedExpression::new_set(
         ids.into_iter()
@@ -57,7 +116,9 @@ fn entity_set(
     )
 }
 
+/// A set of strings, each once.
 fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> RestrictedExpression {
+    let items: BTreeSet<&str> = items.into_iter().collect();
     RestrictedExpression::new_set(
         items
             .into_iter()
@@ -154,19 +215,21 @@ impl Vocabulary {
 
     pub(crate) fn new() -> Result<Self, BuildError> {
         let action = name("Action")?;
+        let record = name("Record")?;
         Ok(Self {
             tenant: name("Tenant")?,
             unit: name("Unit")?,
             person: name("Person")?,
-            record: name("Record")?,
             staff: name("Staff")?,
             citizen: name("Citizen")?,
             relative: name("Relative")?,
             admin: name("Admin")?,
-            read: uid(&action, "read"),
-            write: uid(&action, "write"),
-            find: uid(&action, "find"),
-            begin_emergency_access: uid(&action, "begin_emergency_access"),
+            read: named(&action, "read"),
+            write: named(&action, "write"),
+            find: named(&action, "find"),
+            begin_emergency_access: named(&action, "begin_emergency_access"),
+            requested: named(&record, "requested"),
+            record,
         })
     }
 
@@ -182,15 +245,48 @@ impl Vocabulary {
         now: OffsetDateTime,
         schema: Option<&cedar_policy::Schema>,
     ) -> Result<(Request, Entities), BuildError> {
-        // The person and the facts about them.
-        let mut grants: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+        let person = self.person_entity(facts, now)?;
+        let record = self.record_entity(resource)?;
+        let principal_entity = self.principal_entity(principal, facts)?;
+        let context = self.context(principal, facts)?;
+        let action_uid = match action {
+            Action::Read(_) => &self.read,
+            Action::Write(_) => &self.write,
+            Action::Find => &self.find,
+            Action::BeginEmergencyAccess => &self.begin_emergency_access,
+        };
+        let request = Request::new(
+            principal_entity.uid(),
+            action_uid.clone(),
+            self.requested.clone(),
+            context,
+            schema,
+        )
+        .map_err(|e| BuildError(e.to_string()))?;
+        // `add_entities` to an empty set computes the transitive closure more
+        // cheaply than `Entities::from_entities`. With a schema (tests) it
+        // checks each entity the same way. Unlike `from_entities`, it does not
+        // add the schema's action entities. The schema has no action groups,
+        // so no `action in ...` needs them.
+        let entities = Entities::empty()
+            .add_entities([person, record, principal_entity], schema)
+            .map_err(|e| BuildError(e.to_string()))?;
+        Ok((request, entities))
+    }
+
+    /// The person and the facts about them.
+    fn person_entity(
+        &self,
+        facts: &PersonFacts,
+        now: OffsetDateTime,
+    ) -> Result<Entity, BuildError> {
+        let mut grants: BTreeMap<ShortId, BTreeSet<&'static str>> = BTreeMap::new();
         for (relative, parts) in &facts.relative_grants {
             grants
-                .entry(relative.to_string())
+                .entry(ShortId::new(*relative))
                 .or_default()
                 .extend(parts.iter().map(|p| part_name(*p)));
         }
-        let person_uid = uid(&self.person, facts.person);
         let care_staff = facts.care.iter().filter_map(|c| match c {
             ActiveCare::Staff(s) => Some(*s),
             ActiveCare::Unit(_) => None,
@@ -200,8 +296,8 @@ impl Vocabulary {
             .iter()
             .filter(|e| e.until > now)
             .map(|e| e.staff);
-        let person = Entity::new_with_tags(
-            person_uid.clone(),
+        Entity::new_with_tags(
+            uid(&self.person, facts.person),
             [
                 (
                     "tenant".to_owned(),
@@ -214,11 +310,11 @@ impl Vocabulary {
                 ("care_staff".to_owned(), entity_set(&self.staff, care_staff)),
                 (
                     "consents".to_owned(),
-                    entity_set(&self.unit, facts.consents.iter()),
+                    entity_set(&self.unit, facts.consents.iter().copied()),
                 ),
                 (
                     "blocked_units".to_owned(),
-                    entity_set(&self.unit, facts.blocked_units.iter()),
+                    entity_set(&self.unit, facts.blocked_units.iter().copied()),
                 ),
                 (
                     "emergency_staff".to_owned(),
@@ -228,12 +324,13 @@ impl Vocabulary {
             [],
             grants
                 .into_iter()
-                .map(|(relative, parts)| (relative, string_set(parts))),
+                .map(|(relative, parts)| (relative.as_str().to_owned(), string_set(parts))),
         )
-        .map_err(|e| BuildError(e.to_string()))?;
+        .map_err(|e| BuildError(e.to_string()))
+    }
 
-        // The record.
-        let record_uid = uid(&self.record, "requested");
+    /// The requested record.
+    fn record_entity(&self, resource: &Resource) -> Result<Entity, BuildError> {
         let mut attrs = vec![
             (
                 "person".to_owned(),
@@ -254,10 +351,16 @@ impl Vocabulary {
                 RestrictedExpression::new_entity_uid(uid(&self.unit, owner)),
             ));
         }
-        let record = entity(record_uid.clone(), attrs, [])?;
+        entity(self.requested.clone(), attrs, [])
+    }
 
-        // The principal.
-        let principal_entity = match &principal.account {
+    /// The principal, with the care link for staff.
+    fn principal_entity(
+        &self,
+        principal: &Principal,
+        facts: &PersonFacts,
+    ) -> Result<Entity, BuildError> {
+        match &principal.account {
             Account::Staff { tenant, staff } => {
                 let linked = linked_units(*staff, &principal.roles, facts);
                 let roles = principal.roles.iter().map(|(_, r)| r.as_str());
@@ -267,46 +370,53 @@ impl Vocabulary {
                     .filter(|(u, _)| linked.contains(u))
                     .map(|(_, r)| r.as_str());
                 entity(
-                    uid(&self.staff, staff),
+                    uid(&self.staff, *staff),
                     [
                         ("roles".to_owned(), string_set(roles)),
-                        ("linked_units".to_owned(), entity_set(&self.unit, &linked)),
+                        (
+                            "linked_units".to_owned(),
+                            entity_set(&self.unit, linked.iter().copied()),
+                        ),
                         ("linked_roles".to_owned(), string_set(linked_roles)),
                     ],
-                    [uid(&self.tenant, tenant)],
+                    [uid(&self.tenant, *tenant)],
                 )
             }
             Account::Person { tenant, person } => entity(
-                uid(&self.citizen, person),
+                uid(&self.citizen, *person),
                 [(
                     "person".to_owned(),
-                    RestrictedExpression::new_entity_uid(uid(&self.person, person)),
+                    RestrictedExpression::new_entity_uid(uid(&self.person, *person)),
                 )],
-                [uid(&self.tenant, tenant)],
+                [uid(&self.tenant, *tenant)],
             ),
             Account::Relative {
                 tenant,
                 relative,
                 person,
             } => entity(
-                uid(&self.relative, relative),
+                uid(&self.relative, *relative),
                 [
                     (
                         "person".to_owned(),
-                        RestrictedExpression::new_entity_uid(uid(&self.person, person)),
+                        RestrictedExpression::new_entity_uid(uid(&self.person, *person)),
                     ),
                     (
                         "relative_id".to_owned(),
-                        RestrictedExpression::new_string(relative.to_string()),
+                        RestrictedExpression::new_string(
+                            ShortId::new(*relative).as_str().to_owned(),
+                        ),
                     ),
                 ],
-                [uid(&self.tenant, tenant)],
+                [uid(&self.tenant, *tenant)],
             ),
-            Account::BootstrapAdmin { name } => entity(uid(&self.admin, name), [], []),
-        }?;
-        let principal_uid = principal_entity.uid();
+            Account::BootstrapAdmin { name } => entity(named(&self.admin, name), [], []),
+        }
+    }
 
-        let context = Context::from_pairs([
+    /// The session, and the person the facts describe.
+    fn context(&self, principal: &Principal, facts: &PersonFacts) -> Result<Context, BuildError> {
+        Context::from_pairs([
             (
                 "loa".to_owned(),
                 RestrictedExpression::new_long(loa_level(principal.loa)),
@@ -317,26 +427,61 @@ impl Vocabulary {
             ),
             (
                 "subject".to_owned(),
-                RestrictedExpression::new_entity_uid(person_uid),
+                RestrictedExpression::new_entity_uid(uid(&self.person, facts.person)),
             ),
         ])
-        .map_err(|e| BuildError(e.to_string()))?;
-        let action_uid = match action {
-            Action::Read(_) => &self.read,
-            Action::Write(_) => &self.write,
-            Action::Find => &self.find,
-            Action::BeginEmergencyAccess => &self.begin_emergency_access,
-        };
-        let request = Request::new(
-            principal_uid,
-            action_uid.clone(),
-            record_uid,
-            context,
-            schema,
-        )
-        .map_err(|e| BuildError(e.to_string()))?;
-        let entities = Entities::from_entities([person, record, principal_entity], schema)
-            .map_err(|e| BuildError(e.to_string()))?;
-        Ok((request, entities))
+        .map_err(|e| BuildError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(bits: u128) -> UnitId {
+        UnitId::from_str(&format!("{bits:032x}")).unwrap()
+    }
+
+    /// The bits back from a short id.
+    fn decode(id: &str) -> u128 {
+        id.bytes().rev().fold(0u128, |bits, c| {
+            let sextet = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'-' => 62,
+                b'_' => 63,
+                _ => panic!("{c}"),
+            };
+            (bits << 6) | u128::from(sextet)
+        })
+    }
+
+    #[test]
+    fn short_ids_are_22_characters_of_url_safe_base64() {
+        assert_eq!(ShortId::new(unit(0)).as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(ShortId::new(unit(1)).as_str(), "BAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(
+            ShortId::new(unit(1 << 127)).as_str(),
+            "AAAAAAAAAAAAAAAAAAAAAC"
+        );
+        assert_eq!(
+            ShortId::new(unit(u128::MAX)).as_str(),
+            "_____________________D"
+        );
+    }
+
+    /// A short id holds all 128 bits, so distinct ids stay distinct.
+    #[test]
+    fn short_ids_keep_every_bit() {
+        let ids = (0..128)
+            .map(|bit| 1u128 << bit)
+            .chain((0..=255u8).map(|n| crate::inputs::unit(n).as_uuid().as_u128()))
+            .chain([0, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210]);
+        for bits in ids {
+            let short = ShortId::new(unit(bits));
+            assert_eq!(short.as_str().len(), SHORT_ID_LEN);
+            assert_eq!(decode(short.as_str()), bits, "{bits:032x}");
+        }
     }
 }
