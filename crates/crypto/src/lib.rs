@@ -96,6 +96,12 @@ impl fmt::Debug for DataKey {
 }
 
 impl DataKey {
+    /// The key's bytes as the seed of a signing key. Only for a key domain
+    /// dedicated to that signing key (never a key that also seals data).
+    pub fn signing_seed(&self) -> Zeroizing<[u8; KEY_LEN]> {
+        self.raw.clone()
+    }
+
     /// A fresh random key.
     pub fn generate() -> Result<Self, CryptoError> {
         Self::from_raw(random_key()?)

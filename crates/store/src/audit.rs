@@ -196,3 +196,311 @@ impl Store {
         .collect()
     }
 }
+
+/// The log's name in its checkpoints and the signing key's name.
+pub const AUDIT_ORIGIN: &str = "trygg/audit";
+
+/// Most entries one integration takes.
+const INTEGRATE_BATCH: i64 = 50_000;
+
+/// The audit log's sequencer: gives pending entries their place in the
+/// Merkle tree (in the order of their ids), records each leaf hash, and signs
+/// a checkpoint of the new tree head — one transaction per step. Keeps the
+/// tree in memory for heads and proofs. One per server process.
+pub struct AuditLog {
+    store: Store,
+    tree: tokio::sync::Mutex<trygg_audit::Tree>,
+    key: trygg_audit::SigningKey,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Loads the integrated leaves (they must be numbered 0, 1, 2, … without
+    /// a gap) and the signing key.
+    pub async fn open(store: &Store) -> Result<Self> {
+        use sqlx::Row as _;
+        let rows = sqlx::query(
+            "SELECT seq, leaf_hash FROM audit_entries WHERE seq IS NOT NULL ORDER BY seq",
+        )
+        .fetch_all(&store.pool)
+        .await?;
+        let mut tree = trygg_audit::Tree::new();
+        for (expected, row) in rows.iter().enumerate() {
+            let seq: i64 = row.try_get("seq")?;
+            if usize::try_from(seq).ok() != Some(expected) {
+                return Err(StoreError::Corrupt(format!(
+                    "the audit log has entry {seq} where {expected} should be; run `trygg audit verify`"
+                )));
+            }
+            let leaf: Vec<u8> = row.try_get("leaf_hash")?;
+            tree.push(
+                leaf.try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("audit leaf hash {seq}")))?,
+            );
+        }
+        let seed = store.keys.audit_signing_seed();
+        let key = trygg_audit::SigningKey::from_seed(AUDIT_ORIGIN, &seed)
+            .map_err(|e| StoreError::Corrupt(format!("audit signing key: {e}")))?;
+        Ok(Self {
+            store: store.clone(),
+            tree: tokio::sync::Mutex::new(tree),
+            key,
+        })
+    }
+
+    /// The public key outside parties verify checkpoints with.
+    pub fn verifying_key(&self) -> trygg_audit::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// How many entries are in the tree.
+    pub async fn size(&self) -> u64 {
+        self.tree.lock().await.len()
+    }
+
+    /// Integrates pending entries (at most a batch) and signs a checkpoint
+    /// of the new head; returns the checkpoint note, or `None` if nothing
+    /// was pending.
+    pub async fn integrate(&self) -> Result<Option<String>> {
+        use sqlx::Row as _;
+        let mut tree = self.tree.lock().await;
+        let mut tx = self.store.begin().await?;
+        let pending = sqlx::query(
+            "SELECT id, body FROM audit_entries WHERE seq IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(INTEGRATE_BATCH)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let start = tree.len();
+        let mut leaves = Vec::with_capacity(pending.len());
+        for (i, row) in pending.iter().enumerate() {
+            let id: String = row.try_get("id")?;
+            let body: Vec<u8> = row.try_get("body")?;
+            let leaf = trygg_audit::merkle::leaf_hash(&body);
+            let seq = i64::try_from(start + i as u64)
+                .map_err(|_| StoreError::Corrupt("audit log too large".into()))?;
+            sqlx::query(
+                "UPDATE audit_entries SET seq = $1, leaf_hash = $2 WHERE id = $3 AND seq IS NULL",
+            )
+            .bind(seq)
+            .bind(leaf.to_vec())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+            leaves.push(leaf);
+        }
+        // The new head, on a copy until the transaction has committed.
+        let mut next = tree.clone();
+        for leaf in &leaves {
+            next.push(*leaf);
+        }
+        let now = self.store.clock.now();
+        let checkpoint = trygg_audit::Checkpoint {
+            origin: AUDIT_ORIGIN.to_owned(),
+            size: next.len(),
+            root: next.root(),
+            time: now,
+        };
+        let note = self
+            .key
+            .sign(&checkpoint)
+            .map_err(|e| StoreError::Corrupt(format!("signing a checkpoint: {e}")))?;
+        sqlx::query("INSERT INTO audit_checkpoints (size, root, at, note) VALUES ($1, $2, $3, $4)")
+            .bind(i64::try_from(checkpoint.size).unwrap_or(i64::MAX))
+            .bind(checkpoint.root.to_vec())
+            .bind(ms(now))
+            .bind(note.clone())
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        *tree = next;
+        Ok(Some(note))
+    }
+
+    /// The latest signed checkpoint, if any.
+    pub async fn latest_checkpoint(&self) -> Result<Option<String>> {
+        use sqlx::Row as _;
+        sqlx::query("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&self.store.pool)
+            .await?
+            .map(|row| row.try_get("note").map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// The proof that entry `seq` is in the tree of `size` entries.
+    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Option<Vec<trygg_audit::Hash>> {
+        self.tree.lock().await.inclusion_proof(seq, size)
+    }
+
+    /// The proof that the tree of `new_size` entries extends that of `old_size`.
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Option<Vec<trygg_audit::Hash>> {
+        self.tree.lock().await.consistency_proof(old_size, new_size)
+    }
+}
+
+/// What `verify_audit` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditFinding {
+    /// Every entry the checkpoint covers is there, unchanged and in order.
+    Intact {
+        /// Entries the checkpoint covers.
+        covered: u64,
+        /// Entries integrated after it.
+        after: u64,
+    },
+    /// Entry `seq` is missing, or out of its place.
+    Missing {
+        /// The first place without its entry.
+        seq: u64,
+    },
+    /// Entry `seq` no longer matches its leaf hash, or its columns no longer
+    /// match its body.
+    Edited {
+        /// The first edited entry.
+        seq: u64,
+    },
+    /// The log ends before the checkpoint's size.
+    Truncated {
+        /// Entries the log holds.
+        held: u64,
+        /// Entries the checkpoint covers.
+        covered: u64,
+    },
+    /// The entries do not give the signed head: one in `first..=last` was
+    /// changed, replaced or moved (together with its stored leaf hash).
+    Changed {
+        /// The first entry that may have been changed.
+        first: u64,
+        /// The last.
+        last: u64,
+    },
+}
+
+impl std::fmt::Display for AuditFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditFinding::Intact { covered, after } => write!(
+                f,
+                "intact: the {covered} entries the checkpoint covers verify ({after} entries after it)"
+            ),
+            AuditFinding::Missing { seq } => write!(f, "entry {seq} was deleted or moved"),
+            AuditFinding::Edited { seq } => write!(f, "entry {seq} was edited"),
+            AuditFinding::Truncated { held, covered } => write!(
+                f,
+                "the log was truncated: it holds {held} entries, the checkpoint covers {covered}"
+            ),
+            AuditFinding::Changed { first, last } => write!(
+                f,
+                "an entry between {first} and {last} was changed, replaced or reordered"
+            ),
+        }
+    }
+}
+
+fn column_matches(row: &sqlx::any::AnyRow, entry: &StoredEntry) -> Result<bool> {
+    use sqlx::Row as _;
+    let e = &entry.event;
+    let text = |c: &str| row.try_get::<Option<String>, _>(c);
+    Ok(
+        text("id")?.as_deref() == Some(entry.id.to_string().as_str())
+            && text("tenant_id")? == e.tenant.map(|t| t.to_string())
+            && row.try_get::<i64, _>("at")? == ms(e.at)
+            && text("person_id")? == e.person.map(|p| p.to_string())
+            && text("actor")?.as_deref() == Some(e.actor.0.as_str())
+            && text("action")?.as_deref() == Some(e.action.as_str())
+            && text("unit_id")? == e.unit.map(|u| u.to_string())
+            && text("outcome")?.as_deref() == Some(outcome_str(e.outcome))
+            && text("ground")?.as_deref() == Some(e.ground.as_str())
+            && text("method")? == e.method.map(|m| m.as_str().to_owned())
+            && text("loa")? == e.loa.map(|l| l.as_str().to_owned())
+            && text("request_id")? == e.request_id,
+    )
+}
+
+impl Store {
+    /// Checks the whole log against a checkpoint kept outside the system
+    /// (verified with `key`), and reports the first entry that was edited,
+    /// deleted, reordered or truncated. Where a change rewrote an entry's
+    /// leaf hash too, the signed checkpoints stored with the log narrow it
+    /// down to the entries between two of them.
+    pub async fn verify_audit(
+        &self,
+        checkpoint_note: &str,
+        key: &trygg_audit::VerifyingKey,
+    ) -> Result<AuditFinding> {
+        use sqlx::Row as _;
+        let kept = key
+            .verify(checkpoint_note)
+            .map_err(|e| StoreError::Corrupt(format!("the checkpoint does not verify: {e}")))?;
+        let rows = sqlx::query(
+            "SELECT id, seq, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, method, loa, \
+             request_id, body, leaf_hash FROM audit_entries WHERE seq IS NOT NULL ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tree = trygg_audit::Tree::new();
+        for (i, row) in rows.iter().enumerate() {
+            let i = i as u64;
+            let seq: i64 = row.try_get("seq")?;
+            if u64::try_from(seq).ok() != Some(i) {
+                return Ok(AuditFinding::Missing { seq: i });
+            }
+            let body: Vec<u8> = row.try_get("body")?;
+            let leaf = trygg_audit::merkle::leaf_hash(&body);
+            let stored: Option<Vec<u8>> = row.try_get("leaf_hash")?;
+            let columns_agree = StoredEntry::parse(&body)
+                .and_then(|entry| column_matches(row, &entry))
+                .unwrap_or(false);
+            if stored.as_deref() != Some(leaf.as_slice()) || !columns_agree {
+                return Ok(AuditFinding::Edited { seq: i });
+            }
+            tree.push(leaf);
+        }
+        if tree.len() < kept.size {
+            return Ok(AuditFinding::Truncated {
+                held: tree.len(),
+                covered: kept.size,
+            });
+        }
+        if tree.root_at(kept.size) == Some(kept.root) {
+            return Ok(AuditFinding::Intact {
+                covered: kept.size,
+                after: tree.len() - kept.size,
+            });
+        }
+        // Narrow down with the stored checkpoints that verify.
+        let mut first = 0;
+        let mut last = kept.size.saturating_sub(1);
+        let notes = sqlx::query("SELECT note FROM audit_checkpoints ORDER BY size")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in notes {
+            let note: String = row.try_get("note")?;
+            let Ok(c) = key.verify(&note) else { continue };
+            if c.size > kept.size {
+                break;
+            }
+            if tree.root_at(c.size) == Some(c.root) {
+                first = c.size;
+            } else {
+                last = c.size.saturating_sub(1);
+                break;
+            }
+        }
+        Ok(AuditFinding::Changed { first, last })
+    }
+}

@@ -45,6 +45,8 @@ impl std::fmt::Debug for KeyConfig {
 const BLIND_INDEX_DOMAIN: &str = "blind-index";
 /// Seals small secrets that are not personal data (TOTP seeds).
 const SECRETS_DOMAIN: &str = "secrets";
+/// The seed of the audit log's checkpoint signing key (Ed25519).
+const AUDIT_SIGNING_DOMAIN: &str = "audit-signing";
 
 fn domain_context(name: &str) -> Vec<u8> {
     format!("key-domain/{name}").into_bytes()
@@ -59,6 +61,7 @@ pub(crate) struct KeyService {
     file: Option<(PathBuf, Mutex<Option<SystemTime>>)>,
     blind: BlindIndexKey,
     secrets: DataKey,
+    audit_signing: DataKey,
 }
 
 impl std::fmt::Debug for KeyService {
@@ -123,6 +126,8 @@ impl KeyService {
         }
         let blind_key = load_or_create_domain(pool, &ring, BLIND_INDEX_DOMAIN, now_ms).await?;
         let secrets = load_or_create_domain(pool, &ring, SECRETS_DOMAIN, now_ms).await?;
+        let audit_signing =
+            load_or_create_domain(pool, &ring, AUDIT_SIGNING_DOMAIN, now_ms).await?;
         let file = path.map(|p| {
             let m = mtime(&p);
             (p, Mutex::new(m))
@@ -132,6 +137,7 @@ impl KeyService {
             file,
             blind: BlindIndexKey::from_data_key(&blind_key),
             secrets,
+            audit_signing,
         })
     }
 
@@ -166,6 +172,11 @@ impl KeyService {
     /// The key that seals small non-personal secrets (TOTP seeds).
     pub(crate) fn secrets(&self) -> &DataKey {
         &self.secrets
+    }
+
+    /// The seed of the audit log's checkpoint signing key.
+    pub(crate) fn audit_signing_seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        self.audit_signing.signing_seed()
     }
 
     pub(crate) fn blind_index(&self, parts: &[&[u8]]) -> Vec<u8> {

@@ -20,7 +20,7 @@ mod permissions;
 mod record;
 mod seal;
 
-pub use audit::StoredEntry;
+pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, StoredEntry};
 pub use auth::{SessionRecord, StoredPasskey};
 pub use error::{Result, StoreError};
 pub use keys::KeyConfig;

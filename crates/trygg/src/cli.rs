@@ -34,6 +34,12 @@ pub enum Command {
         #[command(subcommand)]
         command: admin::AdminCmd,
     },
+    /// The audit log: checkpoints, the public key, verification.
+    Audit {
+        /// Audit command.
+        #[command(subcommand)]
+        command: crate::audit::AuditCmd,
+    },
     /// Configuration helpers.
     Config {
         /// Config command.
@@ -120,6 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { command } => admin::run(command, &global, clock).await,
+        Command::Audit { command } => crate::audit::run(command, &global, clock).await,
         Command::Config { .. } => Ok(ExitCode::SUCCESS),
     }
 }

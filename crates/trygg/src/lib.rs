@@ -5,6 +5,7 @@
 //! clock ([`clock::SystemClock`]) and the process environment.
 
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

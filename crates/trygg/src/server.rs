@@ -17,6 +17,25 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     grace: Duration,
     tls: bool,
+    audit: std::sync::Arc<trygg_store::AuditLog>,
+    sequencer: tokio::task::JoinHandle<()>,
+}
+
+/// How often pending audit entries are integrated and a checkpoint signed.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Integrates the audit log every [`CHECKPOINT_INTERVAL`] until aborted.
+fn spawn_sequencer(audit: std::sync::Arc<trygg_store::AuditLog>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = audit.integrate().await {
+                tracing::error!(error = %e, "could not integrate the audit log; retrying");
+            }
+        }
+    })
 }
 
 impl Server {
@@ -30,8 +49,14 @@ impl Server {
         let tls = settings.tls_cert.is_some();
         let mut auth = trygg_web::Auth::new(settings.public_url.clone().map(|u| u.0), tls, methods);
         auth.citizen_log_names_staff = settings.citizen_log_names_staff;
+        let audit = std::sync::Arc::new(
+            trygg_store::AuditLog::open(&store)
+                .await
+                .context("SV003 cannot open the audit log")?,
+        );
         let app = trygg_web::router(
             AppState {
+                audit: audit.clone(),
                 store,
                 auth: std::sync::Arc::new(auth),
                 policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
@@ -72,12 +97,15 @@ impl Server {
             });
         };
         tracing::info!(%addr, tls, "listening");
+        let sequencer = spawn_sequencer(audit.clone());
         Ok(Self {
             addr,
             handle,
             task,
             grace: Duration::from_secs(settings.shutdown_grace_secs),
             tls,
+            audit,
+            sequencer,
         })
     }
 
@@ -96,8 +124,27 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(self.grace));
         self.task.await.context("server task failed")??;
+        // The last entries get their checkpoint before the process ends.
+        // If the database is already gone, the entries stay pending and the
+        // next start integrates them: nothing is lost, only signed later.
+        self.sequencer.abort();
+        loop {
+            match self.audit.integrate().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "SV004 audit entries left for the next start to checkpoint");
+                    break;
+                }
+            }
+        }
         tracing::info!("server stopped");
         Ok(())
+    }
+
+    /// The audit log's sequencer.
+    pub fn audit(&self) -> &trygg_store::AuditLog {
+        &self.audit
     }
 
     /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.

@@ -49,6 +49,8 @@ pub struct AppState {
     pub policy: std::sync::Arc<trygg_policy::Authorizer>,
     /// The decisions of permission administration.
     pub admin_policy: std::sync::Arc<trygg_policy::AdminAuthorizer>,
+    /// The audit log's tree and checkpoints.
+    pub audit: std::sync::Arc<trygg_store::AuditLog>,
 }
 
 /// Authentication settings and services.

@@ -58,3 +58,200 @@ on_both_backends! {
         assert_eq!(nora.get("/my-log").await.status(), 403);
     }
 }
+
+/// An event about `person` by a made-up staff member.
+fn event(clock: &ManualClock, t: TenantId, person: PersonId, n: usize) -> AuditEvent {
+    AuditEvent {
+        tenant: Some(t),
+        at: clock.now(),
+        actor: Actor(format!("staff:{}", StaffId::generate(clock))),
+        method: Some(AuthMethod::BankId),
+        loa: Some(Loa::Loa3),
+        person: Some(person),
+        action: if n.is_multiple_of(3) {
+            "write:visit_notes"
+        } else {
+            "read:care_plan"
+        }
+        .to_owned(),
+        unit: None,
+        outcome: Outcome::Allow,
+        ground: "care_relationship".to_owned(),
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+/// Runs one statement on the raw database.
+async fn sql(pool: &sqlx::AnyPool, q: &'static str) {
+    sqlx::query(q).execute(pool).await.unwrap();
+}
+
+on_both_backends! {
+    async fn every_kind_of_tampering_is_found_and_erasure_keeps_the_log_verifiable(backend) {
+        use sqlx::Row as _;
+        let (db, store, clock) = store(backend).await;
+        let t = tenant(&store, "212000-9994").await.id;
+        let mut tx = store.begin().await.unwrap();
+        let p = tx.add_person(t, &person("Elsa", "Ek", pnr(date!(1931 - 03 - 03), 981)), false).await.unwrap();
+        tx.commit().await.unwrap();
+        let log = trygg_store::AuditLog::open(&store).await.unwrap();
+        const N: u64 = 90;
+        for n in 0..N as usize {
+            store.record_event(&event(&clock, t, p, n)).await.unwrap();
+            clock.advance(Duration::seconds(1));
+            if n % 30 == 29 {
+                log.integrate().await.unwrap().unwrap();
+            }
+        }
+        let kept = log.latest_checkpoint().await.unwrap().unwrap();
+        let key = log.verifying_key();
+        assert_eq!(store.verify_audit(&kept, &key).await.unwrap(), trygg_store::AuditFinding::Intact { covered: N, after: 0 });
+        // A checkpoint signed by another key is refused outright.
+        let other = trygg_audit::SigningKey::from_seed(trygg_store::AUDIT_ORIGIN, &[7; 32]).unwrap();
+        assert!(store.verify_audit(&kept, &other.verifying_key()).await.is_err());
+
+        // Erasing the person destroys their key; every hash still verifies.
+        store.erase_person(t, p).await.unwrap();
+        assert!(matches!(store.verify_audit(&kept, &key).await.unwrap(), trygg_store::AuditFinding::Intact { .. }));
+
+        let raw = db.raw().await;
+        sql(&raw, "CREATE TABLE audit_backup AS SELECT * FROM audit_entries").await;
+        let restore = || async {
+            sql(&raw, "DELETE FROM audit_entries").await;
+            sql(&raw, "INSERT INTO audit_entries SELECT * FROM audit_backup").await;
+        };
+        let body_of = |i: u64| {
+            let raw = raw.clone();
+            async move {
+                let row = sqlx::query("SELECT body FROM audit_entries WHERE seq = $1").bind(i as i64).fetch_one(&raw).await.unwrap();
+                row.try_get::<Vec<u8>, _>("body").unwrap()
+            }
+        };
+        use trygg_store::AuditFinding::*;
+        let within = |f: &trygg_store::AuditFinding, i: u64| matches!(f, Changed { first, last } if *first <= i && i <= *last);
+        for i in 0..N {
+            // An edited column.
+            sqlx::query("UPDATE audit_entries SET action = 'find' WHERE seq = $1").bind(i as i64).execute(&raw).await.unwrap();
+            assert_eq!(store.verify_audit(&kept, &key).await.unwrap(), Edited { seq: i }, "column of {i}");
+            restore().await;
+            // An edited body, its stored leaf hash left alone.
+            let mut body = body_of(i).await;
+            body.push(b' ');
+            sqlx::query("UPDATE audit_entries SET body = $1 WHERE seq = $2").bind(body.clone()).bind(i as i64).execute(&raw).await.unwrap();
+            assert_eq!(store.verify_audit(&kept, &key).await.unwrap(), Edited { seq: i }, "body of {i}");
+            // ...and with the leaf hash rewritten to match: the signed heads find it.
+            let leaf = trygg_audit::merkle::leaf_hash(&body).to_vec();
+            sqlx::query("UPDATE audit_entries SET leaf_hash = $1 WHERE seq = $2").bind(leaf).bind(i as i64).execute(&raw).await.unwrap();
+            let f = store.verify_audit(&kept, &key).await.unwrap();
+            assert!(within(&f, i), "rewritten {i}: {f:?}");
+            restore().await;
+            // A deleted entry.
+            sqlx::query("DELETE FROM audit_entries WHERE seq = $1").bind(i as i64).execute(&raw).await.unwrap();
+            let f = store.verify_audit(&kept, &key).await.unwrap();
+            let expected = if i + 1 == N { Truncated { held: i, covered: N } } else { Missing { seq: i } };
+            assert_eq!(f, expected, "deleted {i}");
+            restore().await;
+            // Two entries swapped.
+            if i + 1 < N {
+                sqlx::query("UPDATE audit_entries SET seq = -1 WHERE seq = $1").bind(i as i64).execute(&raw).await.unwrap();
+                sqlx::query("UPDATE audit_entries SET seq = $1 WHERE seq = $2").bind(i as i64).bind((i + 1) as i64).execute(&raw).await.unwrap();
+                sqlx::query("UPDATE audit_entries SET seq = $1 WHERE seq = -1").bind((i + 1) as i64).execute(&raw).await.unwrap();
+                let f = store.verify_audit(&kept, &key).await.unwrap();
+                assert!(within(&f, i), "swapped {i}: {f:?}");
+                restore().await;
+            }
+            // Truncated from here.
+            sqlx::query("DELETE FROM audit_entries WHERE seq >= $1").bind(i as i64).execute(&raw).await.unwrap();
+            assert_eq!(store.verify_audit(&kept, &key).await.unwrap(), Truncated { held: i, covered: N }, "truncated at {i}");
+            restore().await;
+        }
+        assert!(matches!(store.verify_audit(&kept, &key).await.unwrap(), Intact { .. }));
+    }
+}
+
+#[tokio::test]
+async fn the_command_line_exports_checkpoints_and_verifies_the_log() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let t = tenant(&app.store, "212000-9994").await.id;
+    let mut tx = app.store.begin().await.unwrap();
+    let p = tx
+        .add_person(
+            t,
+            &person("Elsa", "Ek", pnr(date!(1931 - 03 - 03), 981)),
+            false,
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for n in 0..5 {
+        app.store
+            .record_event(&event(&app.clock, t, p, n))
+            .await
+            .unwrap();
+    }
+    // On shutdown the server integrates every pending entry and signs.
+    let (db, store) = (app.db, app.store.clone());
+    app.server.shutdown().await.unwrap();
+    store.close().await;
+    let dir = db.dir.path();
+    let (cp, key) = (dir.join("checkpoint.txt"), dir.join("audit.pub"));
+    let run = |args: Vec<String>| {
+        let db = &db;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            trygg(db, &args).await
+        }
+    };
+    let s = |x: &str| x.to_owned();
+    let out = run(vec![
+        s("audit"),
+        s("checkpoint"),
+        s("--out"),
+        cp.display().to_string(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let note = std::fs::read_to_string(&cp).unwrap();
+    assert!(note.starts_with("trygg/audit\n5\n"), "{note}");
+    assert!(
+        run(vec![
+            s("audit"),
+            s("key"),
+            s("--out"),
+            key.display().to_string()
+        ])
+        .await
+        .status
+        .success()
+    );
+    let verify = vec![
+        s("audit"),
+        s("verify"),
+        s("--checkpoint"),
+        cp.display().to_string(),
+        s("--key"),
+        key.display().to_string(),
+    ];
+    let out = run(verify.clone()).await;
+    assert!(
+        out.status.success() && stdout(&out).contains("intact"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Someone edits an entry directly in the database.
+    let raw = db.raw().await;
+    sql(
+        &raw,
+        "UPDATE audit_entries SET ground = 'consent' WHERE seq = 3",
+    )
+    .await;
+    raw.close().await;
+    let out = run(verify).await;
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("entry 3 was edited"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -81,18 +81,18 @@ on_both_backends! {
         tx.commit().await.unwrap();
         let original = std::fs::read(db.key_file()).unwrap();
         let old = Keyring::load_file(&db.key_file()).unwrap().active_id();
-        assert_eq!(server.kek_usage(&old).await.unwrap(), 32); // 30 persons + 2 key domains
+        assert_eq!(server.kek_usage(&old).await.unwrap(), 33); // 30 persons + 3 key domains
 
         // An operator rotates with the CLI while `server` keeps its store open.
         let out = trygg(&db, &["admin", "rotate-keys"]).await;
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(stdout(&out).contains("Re-wrapped 32 keys"), "{}", stdout(&out));
+        assert!(stdout(&out).contains("Re-wrapped 33 keys"), "{}", stdout(&out));
         let ring = Keyring::load_file(&db.key_file()).unwrap();
         let new = ring.active_id();
         assert_ne!(new, old);
         assert_eq!(ring.ids(), vec![new.clone(), old.clone()], "the old key is kept, retired");
         assert_eq!(server.kek_usage(&old).await.unwrap(), 0);
-        assert_eq!(server.kek_usage(&new).await.unwrap(), 32);
+        assert_eq!(server.kek_usage(&new).await.unwrap(), 33);
 
         // The running server reads keys wrapped under the new KEK (it re-reads
         // the key file) and wraps new keys under it.
@@ -102,7 +102,7 @@ on_both_backends! {
         let mut tx = server.begin().await.unwrap();
         let after = tx.add_person(t.id, &person("Efter", "Rotation", pnr(date!(1941-06-06), 990)), false).await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(server.kek_usage(&new).await.unwrap(), 33);
+        assert_eq!(server.kek_usage(&new).await.unwrap(), 34);
         assert_eq!(server.unsafe_find_person(t.id, &pnr(date!(1940-06-06), 905)).await.unwrap().id, ids[5]);
 
         // A second rotation with purge removes the retired keys nobody uses.
