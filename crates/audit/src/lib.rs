@@ -20,6 +20,14 @@
 //!   base64(4-byte key id || signature)`, key id = first four bytes of
 //!   `SHA-256(key name || 0x0A || 0x01 || public key)`), and the matching
 //!   verifier key text `<name>+<hex key id>+<base64(0x01 || public key)>`.
+//! * [`verify`]: verifying a stored log as a stream. [`verify::Frontier`] is
+//!   the compact form of the tree (the heads of its perfect subtrees, at most
+//!   64 hashes); [`verify::Verifier`] reads the entries once, in stored order,
+//!   checks each entry's number and leaf hash, and checks every signed
+//!   checkpoint as soon as the stream reaches its size, so it reports the
+//!   first problem ([`verify::AuditFinding`]) within one checkpoint interval
+//!   of where it is. Its state is a cheap clone: resuming from a snapshot
+//!   gives exactly the result of a full run.
 //!
 //! References:
 //! * RFC 9162, Certificate Transparency Version 2.0, §2.1 (Merkle trees,
@@ -34,6 +42,8 @@
 
 pub mod checkpoint;
 pub mod merkle;
+pub mod verify;
 
 pub use checkpoint::{Checkpoint, CheckpointError, SigningKey, VerifyingKey};
 pub use merkle::{Hash, Tree};
+pub use verify::{AuditFinding, Frontier, SignedHead, Verifier};

@@ -352,64 +352,8 @@ impl AuditLog {
     }
 }
 
-/// What `verify_audit` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditFinding {
-    /// Every entry the checkpoint covers is there, unchanged and in order.
-    Intact {
-        /// Entries the checkpoint covers.
-        covered: u64,
-        /// Entries integrated after it.
-        after: u64,
-    },
-    /// Entry `seq` is missing, or out of its place.
-    Missing {
-        /// The first place without its entry.
-        seq: u64,
-    },
-    /// Entry `seq` no longer matches its leaf hash, or its columns no longer
-    /// match its body.
-    Edited {
-        /// The first edited entry.
-        seq: u64,
-    },
-    /// The log ends before the checkpoint's size.
-    Truncated {
-        /// Entries the log holds.
-        held: u64,
-        /// Entries the checkpoint covers.
-        covered: u64,
-    },
-    /// The entries do not give the signed head: one in `first..=last` was
-    /// changed, replaced or moved (together with its stored leaf hash).
-    Changed {
-        /// The first entry that may have been changed.
-        first: u64,
-        /// The last.
-        last: u64,
-    },
-}
-
-impl std::fmt::Display for AuditFinding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AuditFinding::Intact { covered, after } => write!(
-                f,
-                "intact: the {covered} entries the checkpoint covers verify ({after} entries after it)"
-            ),
-            AuditFinding::Missing { seq } => write!(f, "entry {seq} was deleted or moved"),
-            AuditFinding::Edited { seq } => write!(f, "entry {seq} was edited"),
-            AuditFinding::Truncated { held, covered } => write!(
-                f,
-                "the log was truncated: it holds {held} entries, the checkpoint covers {covered}"
-            ),
-            AuditFinding::Changed { first, last } => write!(
-                f,
-                "an entry between {first} and {last} was changed, replaced or reordered"
-            ),
-        }
-    }
-}
+/// What `verify_audit` found (defined with the verifier in `trygg-audit`).
+pub use trygg_audit::AuditFinding;
 
 fn column_matches(row: &sqlx::any::AnyRow, entry: &StoredEntry) -> Result<bool> {
     use sqlx::Row as _;
@@ -434,73 +378,67 @@ fn column_matches(row: &sqlx::any::AnyRow, entry: &StoredEntry) -> Result<bool> 
 impl Store {
     /// Checks the whole log against a checkpoint kept outside the system
     /// (verified with `key`), and reports the first entry that was edited,
-    /// deleted, reordered or truncated. Where a change rewrote an entry's
-    /// leaf hash too, the signed checkpoints stored with the log narrow it
-    /// down to the entries between two of them.
+    /// deleted, reordered or truncated.
+    ///
+    /// The entries are streamed in order through `trygg_audit`'s
+    /// [`Verifier`](trygg_audit::Verifier), which also checks every signed
+    /// checkpoint stored with the log as soon as it reaches its size: where a
+    /// change rewrote an entry's leaf hash too, it is found at the first
+    /// signed checkpoint after it, and reported as the entries between that
+    /// checkpoint and the last one that matched. Memory does not grow with the
+    /// log beyond the stored checkpoints' sizes and heads.
     pub async fn verify_audit(
         &self,
         checkpoint_note: &str,
         key: &trygg_audit::VerifyingKey,
     ) -> Result<AuditFinding> {
+        use futures_util::TryStreamExt as _;
         use sqlx::Row as _;
         let kept = key
             .verify(checkpoint_note)
             .map_err(|e| StoreError::Corrupt(format!("the checkpoint does not verify: {e}")))?;
-        let rows = sqlx::query(
+        // The stored checkpoints that verify with the key; others are ignored.
+        let mut signed = Vec::new();
+        let mut notes =
+            sqlx::query("SELECT note FROM audit_checkpoints ORDER BY size").fetch(&self.pool);
+        while let Some(row) = notes.try_next().await? {
+            let note: String = row.try_get("note")?;
+            if let Ok(c) = key.verify(&note) {
+                signed.push(trygg_audit::SignedHead::from(&c));
+            }
+        }
+        drop(notes);
+        let mut verifier = trygg_audit::Verifier::new(trygg_audit::SignedHead::from(&kept), signed);
+        if let Some(finding) = verifier.finding() {
+            return Ok(finding);
+        }
+        let mut rows = sqlx::query(
             "SELECT id, seq, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, method, loa, \
              request_id, body, leaf_hash FROM audit_entries WHERE seq IS NOT NULL ORDER BY seq",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut tree = trygg_audit::Tree::new();
-        for (i, row) in rows.iter().enumerate() {
-            let i = i as u64;
-            let seq: i64 = row.try_get("seq")?;
-            if u64::try_from(seq).ok() != Some(i) {
-                return Ok(AuditFinding::Missing { seq: i });
-            }
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let Ok(seq) = u64::try_from(row.try_get::<i64, _>("seq")?) else {
+                // A negative number: not in its place.
+                return Ok(AuditFinding::Missing {
+                    seq: verifier.position(),
+                });
+            };
             let body: Vec<u8> = row.try_get("body")?;
-            let leaf = trygg_audit::merkle::leaf_hash(&body);
             let stored: Option<Vec<u8>> = row.try_get("leaf_hash")?;
             let columns_agree = StoredEntry::parse(&body)
-                .and_then(|entry| column_matches(row, &entry))
+                .and_then(|entry| column_matches(&row, &entry))
                 .unwrap_or(false);
-            if stored.as_deref() != Some(leaf.as_slice()) || !columns_agree {
-                return Ok(AuditFinding::Edited { seq: i });
-            }
-            tree.push(leaf);
-        }
-        if tree.len() < kept.size {
-            return Ok(AuditFinding::Truncated {
-                held: tree.len(),
-                covered: kept.size,
-            });
-        }
-        if tree.root_at(kept.size) == Some(kept.root) {
-            return Ok(AuditFinding::Intact {
-                covered: kept.size,
-                after: tree.len() - kept.size,
-            });
-        }
-        // Narrow down with the stored checkpoints that verify.
-        let mut first = 0;
-        let mut last = kept.size.saturating_sub(1);
-        let notes = sqlx::query("SELECT note FROM audit_checkpoints ORDER BY size")
-            .fetch_all(&self.pool)
-            .await?;
-        for row in notes {
-            let note: String = row.try_get("note")?;
-            let Ok(c) = key.verify(&note) else { continue };
-            if c.size > kept.size {
-                break;
-            }
-            if tree.root_at(c.size) == Some(c.root) {
-                first = c.size;
-            } else {
-                last = c.size.saturating_sub(1);
-                break;
+            let entry = trygg_audit::verify::Entry {
+                seq,
+                body: &body,
+                leaf_hash: stored.and_then(|h| trygg_audit::Hash::try_from(h.as_slice()).ok()),
+                columns_agree,
+            };
+            if let Some(finding) = verifier.push(entry) {
+                return Ok(finding);
             }
         }
-        Ok(AuditFinding::Changed { first, last })
+        Ok(verifier.finish())
     }
 }
