@@ -82,6 +82,27 @@ fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>, CryptoError> {
     Ok(raw)
 }
 
+/// A uniformly random number in `0..bound` from the system's random source
+/// (rejection sampling, so no value is likelier than another). For the log
+/// review's random sample: nobody can predict or steer which entries it
+/// picks. `bound` 0 gives 0.
+pub fn random_below(bound: u64) -> Result<u64, CryptoError> {
+    if bound == 0 {
+        return Ok(0);
+    }
+    // The largest multiple of `bound` that fits; draws at or above it are
+    // redrawn.
+    let zone = u64::MAX - (u64::MAX % bound);
+    loop {
+        let mut raw = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut raw).map_err(|_| CryptoError::Random)?;
+        let draw = u64::from_le_bytes(raw);
+        if draw < zone {
+            return Ok(draw % bound);
+        }
+    }
+}
+
 /// A 256-bit symmetric key for data: AES-256-GCM-SIV with random nonces
 /// (nonce-misuse resistant). Zeroized on drop.
 pub struct DataKey {
@@ -280,5 +301,18 @@ mod tests {
             let sealed = key.seal(&data, &aad).unwrap();
             prop_assert_eq!(&*key.open(&sealed, &aad).unwrap(), &data);
         }
+    }
+
+    #[test]
+    fn random_below_stays_in_range_and_reaches_every_value() {
+        let mut seen = [0u32; 7];
+        for _ in 0..2_000 {
+            let v = random_below(7).unwrap();
+            assert!(v < 7);
+            seen[v as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+        assert_eq!(random_below(0).unwrap(), 0);
+        assert_eq!(random_below(1).unwrap(), 0);
     }
 }

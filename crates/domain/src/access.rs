@@ -162,6 +162,9 @@ pub enum AdminAction {
     Review,
     /// Follow up an emergency access used by a staff member of the unit.
     FollowUpEmergency,
+    /// Review the audit log of the unit (loggkontroll): search it, see the
+    /// flagged accesses, draw a random sample and record the review.
+    ReviewLog,
 }
 
 /// What a permission change concerns.

@@ -51,6 +51,33 @@ impl Clock for ManualClock {
     }
 }
 
+/// Swedish local time (CET, UTC+1; CEST, UTC+2 from 01:00 UTC on the last
+/// Sunday of March to 01:00 UTC on the last Sunday of October — the EU rule
+/// of directive 2000/84/EC, which Sweden follows). Staff and citizens read
+/// times in it; the log and the database keep UTC.
+pub fn swedish_time(at: OffsetDateTime) -> OffsetDateTime {
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    let year = utc.year();
+    let change =
+        |month| last_sunday(year, month).map(|d| d.midnight().assume_utc() + Duration::HOUR);
+    let summer = match (change(time::Month::March), change(time::Month::October)) {
+        (Some(start), Some(end)) => utc >= start && utc < end,
+        _ => false,
+    };
+    utc.to_offset(if summer {
+        time::macros::offset!(+2)
+    } else {
+        time::macros::offset!(+1)
+    })
+}
+
+fn last_sunday(year: i32, month: time::Month) -> Option<time::Date> {
+    let last =
+        time::Date::from_calendar_date(year, month, time::util::days_in_month(month, year)).ok()?;
+    let back = last.weekday().number_days_from_sunday();
+    last.checked_sub(Duration::days(i64::from(back)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +92,25 @@ mod tests {
         assert_eq!(clock.now(), datetime!(2026-01-01 00:31 UTC));
         clock.set(datetime!(2027-06-01 12:00 UTC));
         assert_eq!(shared.today(), time::macros::date!(2027 - 06 - 01));
+    }
+
+    #[test]
+    fn swedish_time_follows_the_eu_summer_time_rule() {
+        use time::macros::datetime;
+        let local = |t: OffsetDateTime| {
+            let l = swedish_time(t);
+            (l.hour(), l.offset().whole_hours())
+        };
+        assert_eq!(local(datetime!(2026-01-15 12:00 UTC)), (13, 1));
+        assert_eq!(local(datetime!(2026-07-15 12:00 UTC)), (14, 2));
+        // 2026: summer time from Sunday 29 March to Sunday 25 October, 01:00 UTC.
+        assert_eq!(local(datetime!(2026-03-29 00:59 UTC)), (1, 1));
+        assert_eq!(local(datetime!(2026-03-29 01:00 UTC)), (3, 2));
+        assert_eq!(local(datetime!(2026-10-25 00:59 UTC)), (2, 2));
+        assert_eq!(local(datetime!(2026-10-25 01:00 UTC)), (2, 1));
+        // 2027: 28 March and 31 October.
+        assert_eq!(local(datetime!(2027-03-28 01:00 UTC)), (3, 2));
+        assert_eq!(local(datetime!(2027-10-31 00:30 UTC)), (2, 2));
+        assert_eq!(local(datetime!(2027-10-30 23:00 UTC)), (1, 2));
     }
 }

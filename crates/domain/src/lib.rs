@@ -23,7 +23,7 @@ pub use access::{
 };
 pub use audit::{Actor, AuditEvent, Outcome};
 pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
-pub use clock::{Clock, ManualClock};
+pub use clock::{Clock, ManualClock, swedish_time};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};
 pub use ids::{CareRelationshipId, PersonId, RelativeId, StaffId, TenantId, UnitId};
 pub use model::*;

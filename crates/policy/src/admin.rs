@@ -109,6 +109,7 @@ fn action_name(action: AdminAction) -> &'static str {
         AdminAction::ManageCare => "manage_care",
         AdminAction::Review => "review",
         AdminAction::FollowUpEmergency => "follow_up_emergency",
+        AdminAction::ReviewLog => "review_log",
     }
 }
 
@@ -246,6 +247,7 @@ mod tests {
             Just(AdminAction::ManageCare),
             Just(AdminAction::Review),
             Just(AdminAction::FollowUpEmergency),
+            Just(AdminAction::ReviewLog),
         ]
     }
 
@@ -400,6 +402,15 @@ mod tests {
             Ok(())
         );
         assert!(may(&officer, req(AdminAction::FollowUpEmergency, north, true)).is_err());
+        assert_eq!(
+            may(&officer, req(AdminAction::ReviewLog, north, false)),
+            Ok(())
+        );
+        assert_eq!(
+            may(&north_manager, req(AdminAction::ReviewLog, north, false)),
+            Ok(())
+        );
+        assert!(may(&north_manager, req(AdminAction::ReviewLog, south, false)).is_err());
         assert_eq!(
             may(
                 &north_manager,

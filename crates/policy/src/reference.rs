@@ -224,7 +224,9 @@ pub fn decide_admin(principal: &Principal, request: &trygg_domain::AdminRequest)
         AdminAction::AssignRole(role) => manages && care_role(role) && !request.about_self,
         AdminAction::EndRole(role) => manages && care_role(role),
         AdminAction::ManageCare => manages,
-        AdminAction::Review => manages || holds(Role::SecurityOfficer, None),
+        AdminAction::Review | AdminAction::ReviewLog => {
+            manages || holds(Role::SecurityOfficer, None)
+        }
         AdminAction::FollowUpEmergency => {
             (manages || holds(Role::SecurityOfficer, None)) && !request.about_self
         }

@@ -18,6 +18,7 @@ mod org;
 mod people;
 mod permissions;
 mod record;
+mod review;
 mod seal;
 
 pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, StoredEntry};
@@ -28,6 +29,10 @@ pub use migrate::latest_version;
 pub use org::{Counts, UnitNode};
 pub use permissions::{AssignmentRow, CareRow, EmergencyDetail};
 pub use record::{CarePlan, EmergencyRecord, VisitNote};
+pub use review::{
+    Conclusion, Flag, LogReview, LogSearch, LogSelection, NewReview, PersonFlagFacts,
+    ReviewedEntry, flag_entries, sample, staff_of_actor,
+};
 
 use keys::KeyService;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_audit.sql"),
         postgres: include_str!("../migrations/postgres/0006_audit.sql"),
     },
+    Migration {
+        version: 7,
+        name: "log_review",
+        sqlite: include_str!("../migrations/sqlite/0007_log_review.sql"),
+        postgres: include_str!("../migrations/postgres/0007_log_review.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

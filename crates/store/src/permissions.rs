@@ -78,7 +78,7 @@ fn refused(what: &'static str) -> StoreError {
     ))
 }
 
-fn expect(grant: &AdminGrant, action: AdminAction, what: &'static str) -> Result<()> {
+pub(crate) fn expect(grant: &AdminGrant, action: AdminAction, what: &'static str) -> Result<()> {
     if grant.action() == action {
         Ok(())
     } else {

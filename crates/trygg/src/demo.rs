@@ -465,6 +465,27 @@ impl RecordWorld<'_> {
         // an alarm went unanswered: on the follow-up list.
         let north_person = cared.iter().find(|c| c.unit == self.north && !c.nursing);
         if let (Some(c), Some(staff)) = (north_person, self.south_staff) {
+            // First the ordinary way, refused (no care relationship): the
+            // refusal is logged, and flagged in the log review.
+            let account = trygg_domain::Account::Staff {
+                tenant: self.tenant,
+                staff,
+            };
+            self.store
+                .record_event(&trygg_domain::AuditEvent {
+                    tenant: Some(self.tenant),
+                    at: self.store.clock().now(),
+                    actor: trygg_domain::Actor::of(&account),
+                    method: None,
+                    loa: None,
+                    person: Some(c.person),
+                    action: Action::Read(Part::CarePlan).audit_name(),
+                    unit: Some(c.unit),
+                    outcome: trygg_domain::Outcome::Deny,
+                    ground: "no_relationship".to_owned(),
+                    request_id: None,
+                })
+                .await?;
             let g = self
                 .grant(staff, c.person, Action::BeginEmergencyAccess, None)
                 .await?;

@@ -48,7 +48,6 @@ pub struct ExtractTexts {
     what: &'static str,
     emergency: &'static str,
     unknown_unit: &'static str,
-    actions: [(&'static str, &'static str); 9],
 }
 
 static SV: ExtractTexts = ExtractTexts {
@@ -61,17 +60,6 @@ static SV: ExtractTexts = ExtractTexts {
     what: "Vad",
     emergency: "Nödåtkomst",
     unknown_unit: "okänd enhet",
-    actions: [
-        ("read:overview", "läste dina grunduppgifter"),
-        ("read:care_plan", "läste genomförandeplanen"),
-        ("write:care_plan", "skrev i genomförandeplanen"),
-        ("read:visit_notes", "läste anteckningar"),
-        ("write:visit_notes", "skrev en anteckning"),
-        ("find", "sökte fram dig"),
-        ("begin_emergency_access", "öppnade nödåtkomst"),
-        ("manage_care", "ändrade en vårdrelation"),
-        ("follow_up_emergency", "följde upp en nödåtkomst"),
-    ],
 };
 
 static EN: ExtractTexts = ExtractTexts {
@@ -84,32 +72,66 @@ static EN: ExtractTexts = ExtractTexts {
     what: "What",
     emergency: "Emergency access",
     unknown_unit: "unknown unit",
-    actions: [
-        ("read:overview", "read your basic details"),
-        ("read:care_plan", "read the care plan"),
-        ("write:care_plan", "wrote in the care plan"),
-        ("read:visit_notes", "read visit notes"),
-        ("write:visit_notes", "wrote a visit note"),
-        ("find", "looked you up"),
-        ("begin_emergency_access", "opened emergency access"),
-        ("manage_care", "changed a care relationship"),
-        ("follow_up_emergency", "followed up an emergency access"),
-    ],
 };
+
+/// What each audited action means, in words (the log keeps codes).
+static ACTIONS_SV: [(&str, &str); 18] = [
+    ("read:overview", "läste grunduppgifter"),
+    ("read:contact", "läste kontaktuppgifter"),
+    ("read:care_plan", "läste genomförandeplanen"),
+    ("write:care_plan", "skrev i genomförandeplanen"),
+    ("read:visit_notes", "läste anteckningar"),
+    ("write:visit_notes", "skrev en anteckning"),
+    ("find", "sökte fram personen"),
+    ("begin_emergency_access", "öppnade nödåtkomst"),
+    ("manage_care", "ändrade en vårdrelation"),
+    ("review", "granskade behörigheter"),
+    ("follow_up_emergency", "följde upp en nödåtkomst"),
+    ("read:audit_log", "läste loggen"),
+    ("review_log", "sökte i loggen (loggkontroll)"),
+    ("record_log_review", "registrerade en loggkontroll"),
+    ("close_log_review", "följde upp en loggkontroll"),
+    ("read:log_proof", "hämtade ett loggbevis"),
+    ("assign_role", "gav en roll"),
+    ("end_role", "tog bort en roll"),
+];
+static ACTIONS_EN: [(&str, &str); 18] = [
+    ("read:overview", "read basic details"),
+    ("read:contact", "read contact details"),
+    ("read:care_plan", "read the care plan"),
+    ("write:care_plan", "wrote in the care plan"),
+    ("read:visit_notes", "read visit notes"),
+    ("write:visit_notes", "wrote a visit note"),
+    ("find", "looked the person up"),
+    ("begin_emergency_access", "opened emergency access"),
+    ("manage_care", "changed a care relationship"),
+    ("review", "reviewed permissions"),
+    ("follow_up_emergency", "followed up an emergency access"),
+    ("read:audit_log", "read the log"),
+    ("review_log", "searched the log (log review)"),
+    ("record_log_review", "recorded a log review"),
+    ("close_log_review", "followed up a log review"),
+    ("read:log_proof", "fetched a log proof"),
+    ("assign_role", "gave a role"),
+    ("end_role", "ended a role"),
+];
+
+/// The words for an audited action in `lang` (`assign_role:nurse` reads as
+/// `assign_role`), if there are any.
+pub(crate) fn action_words(lang: Lang, action: &str) -> Option<&'static str> {
+    let words: &[(&str, &str)] = match lang {
+        Lang::Sv => &ACTIONS_SV,
+        Lang::En => &ACTIONS_EN,
+    };
+    let find = |a: &str| words.iter().find(|(code, _)| *code == a).map(|(_, w)| *w);
+    find(action).or_else(|| action.split(':').next().and_then(find))
+}
 
 fn texts(lang: Lang) -> &'static ExtractTexts {
     match lang {
         Lang::Sv => &SV,
         Lang::En => &EN,
     }
-}
-
-/// The staff member behind an actor id, if it is one.
-fn staff_of_actor(actor: &Actor) -> Option<StaffId> {
-    actor
-        .0
-        .strip_prefix("staff:")
-        .and_then(|id| id.parse().ok())
 }
 
 /// The allowed accesses to the session's own data by others, newest first.
@@ -135,7 +157,7 @@ async fn lines(state: &AppState, session: &Session, lang: Lang) -> Result<Vec<Li
         if ev.actor == me || ev.outcome != Outcome::Allow {
             continue;
         }
-        let staff = staff_of_actor(&ev.actor);
+        let staff = trygg_store::staff_of_actor(&ev.actor);
         // The unit the access concerned, or the units the staff member works in.
         let unit_ids = match (ev.unit, staff) {
             (Some(u), _) => vec![u],
@@ -158,20 +180,17 @@ async fn lines(state: &AppState, session: &Session, lang: Lang) -> Result<Vec<Li
             .filter_map(|u| units.get(u).map(String::as_str))
             .collect();
         out.push(Line {
-            when: ev.at.date().to_string()
-                + " "
-                + &format!("{:02}:{:02}", ev.at.hour(), ev.at.minute()),
+            when: {
+                let l = trygg_domain::swedish_time(ev.at);
+                format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+            },
             unit: if unit.is_empty() {
                 e.unknown_unit.to_owned()
             } else {
                 unit.join(", ")
             },
             staff: staff.and_then(|s| staff_names.get(&s).cloned()),
-            what: e
-                .actions
-                .iter()
-                .find(|(a, _)| *a == ev.action)
-                .map_or("", |(_, t)| t),
+            what: action_words(lang, &ev.action).unwrap_or_default(),
             emergency: ev.ground == "emergency_access",
         });
     }

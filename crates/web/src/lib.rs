@@ -7,12 +7,14 @@
 pub mod care;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 pub mod i18n;
 pub mod methods;
 pub mod pages;
 pub mod passkey;
 pub mod permissions;
 pub mod record;
+pub mod review;
 pub mod session;
 pub mod totp;
 
@@ -139,6 +141,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(care::routes())
         .merge(permissions::routes())
         .merge(extract::routes())
+        .merge(review::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -32,7 +32,7 @@ use trygg_store::StoreError;
 pub const REVIEW_INTERVAL: time::Duration = time::Duration::days(365);
 
 /// The tenant of a staff session (nobody else administers anything).
-fn staff_tenant(session: &Session) -> Result<(TenantId, StaffId), WebError> {
+pub(crate) fn staff_tenant(session: &Session) -> Result<(TenantId, StaffId), WebError> {
     let staff = staff_of(session)?;
     let tenant = session.record.account.tenant().ok_or(WebError::Forbidden)?;
     Ok((tenant, staff))
@@ -40,7 +40,7 @@ fn staff_tenant(session: &Session) -> Result<(TenantId, StaffId), WebError> {
 
 /// Asks the policy about a change in `unit` (which must be a unit of the
 /// session's tenant); logs a refusal.
-async fn decide(
+pub(crate) async fn decide(
     state: &AppState,
     session: &Session,
     principal: &Principal,
@@ -48,7 +48,12 @@ async fn decide(
     unit: UnitId,
     about_self: bool,
 ) -> Result<AdminGrant, WebError> {
-    let (tenant, _) = staff_tenant(session)?;
+    let name = || format!("{action:?}").to_lowercase();
+    let Ok((tenant, _)) = staff_tenant(session) else {
+        // Only staff administer anything; the attempt is logged all the same.
+        record::audit_refusal_of(state, session, None, name(), Some(unit), "not_staff").await?;
+        return Err(WebError::Forbidden);
+    };
     if !record::unit_names(state, tenant).await?.contains_key(&unit) {
         return Err(WebError::NotFound);
     }
@@ -62,12 +67,11 @@ async fn decide(
         Ok(grant) => Ok(grant.in_request(session.request_info())),
         Err(denial) => {
             tracing::warn!(action = ?action, %unit, reason = ?denial.reason, "permission change refused");
-            let name = format!("{action:?}").to_lowercase();
             record::audit_refusal_of(
                 state,
                 session,
                 None,
-                name,
+                name(),
                 Some(unit),
                 denial.reason.as_str(),
             )
@@ -78,7 +82,7 @@ async fn decide(
 }
 
 /// The same question, as a yes or no for which forms to show.
-fn may(
+pub(crate) fn may_admin(
     state: &AppState,
     principal: &Principal,
     tenant: TenantId,
@@ -92,6 +96,23 @@ fn may(
         about_self: false,
     };
     state.admin_policy.authorize(principal, &request).is_ok()
+}
+
+/// The units of the session's tenant where the policy allows `action`, by name.
+pub(crate) async fn units_allowing(
+    state: &AppState,
+    session: &Session,
+    action: AdminAction,
+) -> Result<Vec<(UnitId, String)>, WebError> {
+    let (tenant, _) = staff_tenant(session)?;
+    let principal = load_principal(state, session).await?;
+    let mut units: Vec<(UnitId, String)> = record::unit_names(state, tenant)
+        .await?
+        .into_iter()
+        .filter(|(unit, _)| may_admin(state, &principal, tenant, action, *unit))
+        .collect();
+    units.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(units)
 }
 
 fn date(t: time::OffsetDateTime) -> String {
@@ -119,14 +140,7 @@ pub async fn units(
     }
     let cx = ctx(session, &q, &headers);
     let result = async {
-        let (tenant, _) = staff_tenant(&cx.session)?;
-        let principal = load_principal(&state, &cx.session).await?;
-        let mut units: Vec<(UnitId, String)> = record::unit_names(&state, tenant)
-            .await?
-            .into_iter()
-            .filter(|(unit, _)| may(&state, &principal, tenant, AdminAction::Review, *unit))
-            .collect();
-        units.sort_by(|a, b| a.1.cmp(&b.1));
+        let units = units_allowing(&state, &cx.session, AdminAction::Review).await?;
         Ok(cx.render(
             UnitsPage {
                 lang: cx.code(),
@@ -252,7 +266,7 @@ pub async fn unit(
                 since: date(r.since),
                 review_due: r.review_due_at.map(date),
                 due: due(r.review_due_at),
-                may_end: may(
+                may_end: may_admin(
                     &state,
                     &principal,
                     tenant,
@@ -280,7 +294,7 @@ pub async fn unit(
         let assignable = Role::ALL
             .into_iter()
             .filter(|r| {
-                may(
+                may_admin(
                     &state,
                     &principal,
                     tenant,
@@ -310,7 +324,13 @@ pub async fn unit(
                 care: lines,
                 assignable,
                 staff,
-                may_manage_care: may(&state, &principal, tenant, AdminAction::ManageCare, unit),
+                may_manage_care: may_admin(
+                    &state,
+                    &principal,
+                    tenant,
+                    AdminAction::ManageCare,
+                    unit,
+                ),
                 notice,
                 error,
             }

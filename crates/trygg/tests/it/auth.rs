@@ -418,6 +418,9 @@ const STATE_CHANGING_ROUTES: &[&str] = &[
     "/permissions/{unit}/care/review",
     "/follow-up/{id}",
     "/api/emergency-follow-ups/{id}",
+    "/log-review/{unit}",
+    "/log-review/{unit}/reviews",
+    "/log-review/{unit}/reviews/{id}/close",
     "/logout",
 ];
 

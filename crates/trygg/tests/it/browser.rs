@@ -1085,4 +1085,52 @@ async fn permission_pages_work_and_are_accessible() {
     b.wait_for("English", "document.documentElement.lang === 'en'")
         .await;
     b.assert_accessible("/follow-up (en)").await;
+
+    // Log review: the emergency access is flagged; a random sample is
+    // checked and the review recorded.
+    b.goto(&app.localhost_url("/?lang=sv")).await;
+    b.click("a[href='/log-review']").await;
+    b.wait_for_path("/log-review").await;
+    b.assert_accessible("/log-review").await;
+    let review = format!("/log-review/{north}");
+    b.click(&format!("a[href='{review}']")).await;
+    b.wait_for_path(&review).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Siv Test") && text.contains("Nödåtkomst") && text.contains("Elsa Ek"),
+        "{text}"
+    );
+    b.assert_accessible("/log-review/{unit}").await;
+    b.exec(
+        "document.querySelector('input[name=show][value=sample]').checked = true; document.getElementById('n').value = '2'; document.getElementById('from').form.requestSubmit();",
+        json!([]),
+    )
+    .await;
+    b.wait_for(
+        "the sample",
+        "location.search.includes('show=sample') && document.querySelectorAll('#entries tbody tr').length === 2",
+    )
+    .await;
+    b.exec(
+        "document.querySelector('input[name=conclusion][value=follow_up]').checked = true;",
+        json!([]),
+    )
+    .await;
+    submit_text(&b, "#note", "Fråga Siv om larmet.").await;
+    b.wait_for("the saved review", "document.getElementById('outcome')")
+        .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Kontrollen är sparad.")
+            && text.contains("Behöver följas upp")
+            && text.contains("Fråga Siv om larmet."),
+        "{text}"
+    );
+    b.assert_accessible("/log-review/{unit} after a review")
+        .await;
+    b.goto(&app.localhost_url(&format!("{review}?lang=en&show=flagged")))
+        .await;
+    b.wait_for("English", "document.documentElement.lang === 'en'")
+        .await;
+    b.assert_accessible("/log-review/{unit} (en)").await;
 }

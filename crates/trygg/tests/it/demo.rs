@@ -1,7 +1,8 @@
 //! The demo shows what the authorization issue promised: a nurse who opens
 //! her own unit's persons but not others', an emergency access with its
 //! reason waiting for follow-up, and a blocked record that no other unit
-//! finds. Through the real server, on both backends.
+//! finds; and a log review with flagged entries and a random sample.
+//! Through the real server, on both backends.
 
 use crate::kit::*;
 use trygg_domain::*;
@@ -85,5 +86,16 @@ on_both_backends! {
         let emergency = &store.emergency_follow_up_list(t).await.unwrap()[0];
         let facts = store.person_facts(t, emergency.person, now).await.unwrap();
         assert!(facts.care.contains(&ActiveCare::Unit(north)));
+
+        // The south unit manager's log review flags the refused attempt and
+        // the emergency access, and draws a random sample.
+        let south = unit("Hemtjänst Söder");
+        let manager = As::new(&app, Account::Staff { tenant: t, staff: first(Role::UnitManager, Some(south)) }).await;
+        let flagged: serde_json::Value = manager.get(&format!("/api/log-review/{south}?show=flagged")).await.json().await.unwrap();
+        let flags: Vec<Vec<&str>> = flagged["entries"].as_array().unwrap().iter().map(|e| e["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect()).collect();
+        assert!(flags.contains(&vec!["refused", "no_care_relationship"]), "{flagged}");
+        assert!(flags.iter().any(|f| f.contains(&"emergency_access")), "{flagged}");
+        let sample: serde_json::Value = manager.get(&format!("/api/log-review/{south}?show=sample&n=5")).await.json().await.unwrap();
+        assert_eq!(sample["entries"].as_array().unwrap().len(), 5, "the demo log has enough to sample");
     }
 }

@@ -29,5 +29,6 @@ mod oidc;
 mod passkey;
 mod permissions;
 mod record;
+mod review;
 mod server;
 mod storage;
