@@ -17,6 +17,7 @@ mod migrate;
 mod org;
 mod people;
 mod permissions;
+mod proof;
 mod record;
 mod review;
 mod seal;
@@ -28,6 +29,7 @@ pub use keys::KeyConfig;
 pub use migrate::latest_version;
 pub use org::{Counts, UnitNode};
 pub use permissions::{AssignmentRow, CareRow, EmergencyDetail};
+pub use proof::{EntryProof, PROOF_FORMAT, ProofBundle, ProofError};
 pub use record::{CarePlan, EmergencyRecord, VisitNote};
 pub use review::{
     Conclusion, Flag, LogReview, LogSearch, LogSelection, NewReview, PersonFlagFacts,

@@ -38,6 +38,19 @@ pub enum AuditCmd {
         #[arg(long)]
         key: Option<PathBuf>,
     },
+    /// Check a proof bundle a person downloaded (`/my-log/proof`): the
+    /// checkpoint's signature and every entry's inclusion in the tree it
+    /// signs. Exits 1 if it does not verify. With `--key` it needs no
+    /// database: anyone can run it.
+    VerifyProof {
+        /// The bundle (JSON).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The public key (from `trygg audit key` or `/audit/key`), kept
+        /// outside Trygg. Without it, the installation's own key is used.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
 }
 
 fn write(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
@@ -54,10 +67,40 @@ fn write(out: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {
+    read_at_most(path, 64 * 1024)
+}
+
+fn read_at_most(path: &PathBuf, limit: u64) -> anyhow::Result<String> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    anyhow::ensure!(meta.len() <= 64 * 1024, "{} is too large", path.display());
+    anyhow::ensure!(meta.len() <= limit, "{} is too large", path.display());
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn parse_key(path: &PathBuf) -> anyhow::Result<trygg_audit::VerifyingKey> {
+    trygg_audit::VerifyingKey::parse(read(path)?.trim())
+        .map_err(|e| anyhow::anyhow!("AU001 not a verifier key: {e}"))
+}
+
+/// Checks a proof bundle; prints what it proves.
+fn verify_proof(path: &PathBuf, key: &trygg_audit::VerifyingKey) -> anyhow::Result<ExitCode> {
+    let bundle = trygg_store::ProofBundle::from_json(&read_at_most(path, 16 << 20)?)
+        .map_err(|e| anyhow::anyhow!("AU002 {e}"))?;
+    match bundle.verify(key) {
+        Ok(c) => {
+            println!(
+                "verified: the {} entries are in the log of {} entries signed at {}",
+                bundle.entries.len(),
+                c.size,
+                c.time
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("does not verify: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Runs an audit command.
@@ -66,6 +109,13 @@ pub async fn run(
     global: &GlobalSettings,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<ExitCode> {
+    if let AuditCmd::VerifyProof {
+        proof,
+        key: Some(key),
+    } = &command
+    {
+        return verify_proof(proof, &parse_key(key)?);
+    }
     let store = crate::open_store(global, clock).await?;
     let log = AuditLog::open(&store).await?;
     let code = match command {
@@ -87,8 +137,7 @@ pub async fn run(
         }
         AuditCmd::Verify { checkpoint, key } => {
             let key = match key {
-                Some(path) => trygg_audit::VerifyingKey::parse(read(&path)?.trim())
-                    .map_err(|e| anyhow::anyhow!("AU001 not a verifier key: {e}"))?,
+                Some(path) => parse_key(&path)?,
                 None => log.verifying_key(),
             };
             let finding = store.verify_audit(&read(&checkpoint)?, &key).await?;
@@ -99,6 +148,7 @@ pub async fn run(
                 ExitCode::FAILURE
             }
         }
+        AuditCmd::VerifyProof { proof, .. } => verify_proof(&proof, &log.verifying_key())?,
     };
     store.close().await;
     Ok(code)

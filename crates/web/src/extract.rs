@@ -48,6 +48,9 @@ pub struct ExtractTexts {
     what: &'static str,
     emergency: &'static str,
     unknown_unit: &'static str,
+    proof_title: &'static str,
+    proof_intro: &'static str,
+    proof_link: &'static str,
 }
 
 static SV: ExtractTexts = ExtractTexts {
@@ -60,6 +63,9 @@ static SV: ExtractTexts = ExtractTexts {
     what: "Vad",
     emergency: "Nödåtkomst",
     unknown_unit: "okänd enhet",
+    proof_title: "Bevis för loggen",
+    proof_intro: "Loggen är skyddad mot ändringar. Du kan ladda ner ett bevis för att raderna ovan finns i loggen, som du eller någon du litar på kan kontrollera utan kommunens hjälp.",
+    proof_link: "Ladda ner bevis (JSON-fil)",
 };
 
 static EN: ExtractTexts = ExtractTexts {
@@ -72,6 +78,9 @@ static EN: ExtractTexts = ExtractTexts {
     what: "What",
     emergency: "Emergency access",
     unknown_unit: "unknown unit",
+    proof_title: "Proof of the log",
+    proof_intro: "The log is protected against changes. You can download a proof that the lines above are in the log, which you or someone you trust can check without the municipality's help.",
+    proof_link: "Download the proof (JSON file)",
 };
 
 /// What each audited action means, in words (the log keeps codes).

@@ -4,6 +4,7 @@
 //! are thin: extract, call one function of the core, map the result. Errors
 //! become responses in exactly one place ([`error::WebError`]).
 
+pub mod auditlog;
 pub mod care;
 pub mod error;
 pub mod extract;
@@ -142,6 +143,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(permissions::routes())
         .merge(extract::routes())
         .merge(review::routes())
+        .merge(auditlog::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

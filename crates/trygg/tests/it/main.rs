@@ -28,6 +28,7 @@ mod login;
 mod oidc;
 mod passkey;
 mod permissions;
+mod proofs;
 mod record;
 mod review;
 mod server;
