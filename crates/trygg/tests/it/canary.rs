@@ -95,3 +95,60 @@ on_both_backends! {
         assert_eq!(scan(&logs, &canaries), Vec::<String>::new(), "plaintext personal data in the logs");
     }
 }
+
+on_both_backends! {
+    async fn the_audit_log_and_log_reviews_hold_no_plaintext_personal_data(backend) {
+        // Every audited path a canary can travel: a search by identity
+        // number, readings, a refused attempt, an emergency access with its
+        // reason, a log review searched by identity number with a note, the
+        // person's extract and proof download. Then the database is scanned.
+        let app = TestApp::spawn(backend).await;
+        let canaries = Canaries { number: pnr(date!(1933-03-13), 997) };
+        let t = tenant(&app.store, "212000-9994").await.id;
+        let mut tx = app.store.begin().await.unwrap();
+        let unit = tx.add_unit(t, None, "Kanarieenheten", None).await.unwrap().id;
+        let other = tx.add_unit(t, None, "Andra enheten", None).await.unwrap().id;
+        let mut staff = Vec::new();
+        for (given, unit, role) in [("Kanariepersonal", unit, Role::Nurse), ("Maja", unit, Role::UnitManager), ("Siv", other, Role::Nurse)] {
+            let id = tx.add_staff(t, &StaffDetails {
+                given_name: PersonName::parse(given).unwrap(), family_name: PersonName::parse("Xyzzyqvist").unwrap(),
+                hsa_id: None, identity_number: None, email: None, phone: None,
+            }).await.unwrap();
+            tx.assign_role(t, RoleAssignment { staff: id, unit, role }).await.unwrap();
+            staff.push(id);
+        }
+        let mut details = person("Kanariefrida", "Xyzzyqvist", canaries.number);
+        details.address = Some(Address::parse("Hemligvägen 7, 999 99 Exempelby").unwrap());
+        let frida = tx.add_person(t, &details, false).await.unwrap();
+        tx.add_care_relationship(t, frida, CareParty::Unit(unit), Period::new(app.clock.now() - time::Duration::days(1), None).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+        let as_staff = |i: usize| As::new(&app, Account::Staff { tenant: t, staff: staff[i] });
+        let (nurse, manager, siv) = (as_staff(0).await, as_staff(1).await, as_staff(2).await);
+        let number = canaries.number.canonical();
+
+        assert_eq!(nurse.get(&format!("/api/persons?identity_number={number}")).await.status(), 200);
+        assert_eq!(nurse.get(&format!("/api/persons/{frida}")).await.status(), 200);
+        assert_eq!(siv.get(&format!("/api/persons/{frida}")).await.status(), 403);
+        let res = siv.json(&format!("/api/persons/{frida}/emergency-access"), &serde_json::json!({"reason": "Kanarieskäl vid larm"})).await;
+        assert_eq!(res.status(), 200);
+        let res = manager.form(&format!("/log-review/{unit}"), &[("from", "2026-05-01"), ("to", "2026-06-30"), ("identity_number", &number), ("show", "all")]).await;
+        let page = manager.get(&location(&res)).await.text().await.unwrap();
+        assert!(page.contains("Kanariefrida Xyzzyqvist"), "the reviewer sees the name: {page}");
+        let res = manager.form(&format!("/log-review/{unit}/reviews"), &[("from", "2026-05-01"), ("to", "2026-06-30"), ("selection", "search:person"), ("entries", ""), ("conclusion", "follow_up"), ("note", "Kanarieanteckning om Kanariefrida")]).await;
+        assert!(location(&res).contains("done=1"));
+        let me = As::new(&app, Account::Person { tenant: t, person: frida }).await;
+        assert_eq!(me.get("/my-log").await.status(), 200);
+        app.server.audit().integrate().await.unwrap();
+        assert_eq!(me.get("/my-log/proof").await.status(), 200);
+
+        app.server.shutdown().await.unwrap();
+        app.store.close().await;
+        let bytes = app.db.raw_bytes().await;
+        for logged in ["review_log", "record_log_review", "begin_emergency_access", "read:log_proof", "no_relationship"] {
+            assert!(occurrences(&bytes, logged.as_bytes()) > 0, "{logged} is in the log, so the scan sees it");
+        }
+        let mut found = scan(&bytes, &canaries);
+        found.extend(["Kanarieskäl", "Kanarieanteckning"].into_iter().filter(|c| occurrences(&bytes, c.as_bytes()) > 0).map(str::to_owned));
+        assert_eq!(found, Vec::<String>::new(), "plaintext personal data in the database");
+    }
+}
