@@ -13,7 +13,11 @@
 //!   hash could be presented as a leaf (second-preimage attacks on the tree).
 //!   [`merkle::Tree`] keeps the hashes of all complete subtrees in memory, so
 //!   heads and proofs for any earlier size cost O(log² n); the `verify_*`
-//!   functions follow the RFC's verification algorithms step by step.
+//!   functions follow the RFC's verification algorithms step by step. For
+//!   retention, a tree can be rebuilt from its compact frontier at a size `k`
+//!   ([`merkle::Tree::frontier`], [`merkle::Tree::from_frontier`]) once the
+//!   first `k` entries are disposed of: it still gives every head, inclusion
+//!   and consistency proof that involves only sizes and leaves from `k` on.
 //! * [`checkpoint`]: a checkpoint (origin, tree size, base64 tree head, and the
 //!   RFC 3339 time as an extension line) in the C2SP tlog-checkpoint format,
 //!   signed with Ed25519 as a C2SP signed note (`— <key name>
@@ -27,7 +31,9 @@
 //!   checkpoint as soon as the stream reaches its size, so it reports the
 //!   first problem ([`verify::AuditFinding`]) within one checkpoint interval
 //!   of where it is. Its state is a cheap clone: resuming from a snapshot
-//!   gives exactly the result of a full run.
+//!   gives exactly the result of a full run. After disposal it starts from
+//!   the kept frontier instead ([`verify::Verifier::resume_from`]), checked
+//!   against the signed checkpoint of the disposed prefix.
 //!
 //! References:
 //! * RFC 9162, Certificate Transparency Version 2.0, §2.1 (Merkle trees,

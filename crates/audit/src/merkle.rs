@@ -8,7 +8,35 @@
 //! node hash (or the other way round) to forge a proof.
 //!
 //! Sizes and indexes are `u64`; an index is 0-based, a size counts leaves.
+//!
+//! # Pruned trees (retention)
+//!
+//! When the oldest entries are disposed of, the first `k` leaves (`k` the
+//! size of a signed checkpoint) are dropped and only the tree's compact
+//! frontier at `k` is kept ([`Tree::frontier`]): the heads of the perfect
+//! subtrees that make up `[0, k)`, one per set bit of `k`, largest first.
+//! [`Tree::from_frontier`] rebuilds a tree from it, and the later leaves are
+//! appended as usual.
+//!
+//! That is enough for everything about the leaves that remain. The nodes of
+//! the head at a size `s >= k` are the perfect subtrees of `[0, s)`; those of
+//! an inclusion proof of a leaf `i >= k` are the perfect subtrees of
+//! `[0, i)` and nodes right of `i`; those of a consistency proof from
+//! `old >= k` are perfect subtrees of `[0, old)` and nodes right of `old`. A
+//! perfect subtree of `[0, m)`, `m >= k`, that ends at or before `k` agrees
+//! with `k` on every bit from its own size up, so it is also one of
+//! `[0, k)`'s: a frontier hash. Every other node lies after `k` or straddles
+//! it; those are built while the later leaves are appended, from frontier
+//! hashes and new leaves, exactly as in a full tree.
+//!
+//! So a pruned tree gives, for every size `>= k`, the head and consistency
+//! proofs from that size, and for every leaf `>= k` its hash and inclusion
+//! proofs — each identical to the full tree's. Below `k` it answers `None`,
+//! even where an answer could happen to be derived from the frontier (the
+//! empty tree's head, a leaf that is a frontier hash): what a pruned tree
+//! serves depends only on `k`.
 
+use crate::verify::FrontierFull;
 use aws_lc_rs::digest;
 use std::fmt;
 
@@ -66,19 +94,31 @@ fn split(n: u64) -> u64 {
 /// is a run of at most 64 such stored subtrees, so a tree head costs O(log n)
 /// node hashes and a proof O(log² n), independent of how old the requested
 /// size is. Appending costs one node hash on average.
+///
+/// A tree rebuilt from a frontier ([`Tree::from_frontier`], see the
+/// [module documentation](self)) stores, at each level, only the subtrees from
+/// the frontier's one on (if the level has one) or from the first one not
+/// entirely inside the pruned prefix: about 2(n − k) hashes for `k` pruned
+/// leaves of `n`.
 #[derive(Clone, Default)]
 pub struct Tree {
-    /// `levels[k][i]` is the hash of leaves `i·2^k .. (i+1)·2^k`; `levels[0]`
-    /// holds the leaf hashes.
+    /// `levels[k][j]` is the hash of the `(start(k) + j)`-th complete subtree
+    /// of `2^k` leaves, leaves `(start(k) + j)·2^k .. (start(k) + j + 1)·2^k`;
+    /// `levels[0]` holds the leaf hashes.
     levels: Vec<Vec<Hash>>,
+    /// The number of leaves known only by the frontier they were rebuilt
+    /// from (0 for a tree built from its leaves).
+    pruned: u64,
 }
 
 impl fmt::Debug for Tree {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tree")
-            .field("len", &self.len())
-            .field("root", &Hex(&self.root()))
-            .finish()
+        let mut d = f.debug_struct("Tree");
+        d.field("len", &self.len());
+        if self.pruned != 0 {
+            d.field("pruned", &self.pruned);
+        }
+        d.field("root", &Hex(&self.root())).finish()
     }
 }
 
@@ -97,7 +137,65 @@ impl fmt::Debug for Hex<'_> {
 impl Tree {
     /// The empty tree.
     pub fn new() -> Self {
-        Self { levels: Vec::new() }
+        Self {
+            levels: Vec::new(),
+            pruned: 0,
+        }
+    }
+
+    /// A tree whose first `size` leaves are known only by `frontier`, the
+    /// heads of the perfect subtrees that make up the tree of `size` leaves,
+    /// largest (leftmost) first, as [`Tree::frontier`] gives them; `None`
+    /// unless there is one hash per set bit of `size`.
+    ///
+    /// Append the later leaves with [`Tree::push`]. The tree then answers,
+    /// exactly as the full tree would, everything about sizes `>= size` and
+    /// leaves `>= size`, and `None` about smaller ones (see the [module
+    /// documentation](self)). The hashes are taken on trust: check the
+    /// head at `size` against a signed checkpoint.
+    pub fn from_frontier(size: u64, frontier: &[Hash]) -> Option<Tree> {
+        if frontier.len() != usize::try_from(size.count_ones()).ok()? {
+            return None;
+        }
+        // One row per level up to the largest subtree; a level whose bit is
+        // set holds its frontier hash, the others start out empty.
+        let top = 64 - size.leading_zeros();
+        let mut levels: Vec<Vec<Hash>> = (0..top).map(|_| Vec::new()).collect();
+        let mut hashes = frontier.iter();
+        for (level, row) in levels.iter_mut().enumerate().rev() {
+            if (size >> level) & 1 == 1 {
+                row.push(*hashes.next()?);
+            }
+        }
+        Some(Self {
+            levels,
+            pruned: size,
+        })
+    }
+
+    /// The compact frontier of the tree of the first `size` leaves: the
+    /// heads of its perfect subtrees, largest (leftmost) first, one per set
+    /// bit of `size` (empty for 0). `None` if the tree is smaller, or if
+    /// `size` is below the pruned prefix. The input of
+    /// [`Tree::from_frontier`] and of [`crate::verify::Frontier::from_hashes`].
+    pub fn frontier(&self, size: u64) -> Option<Vec<Hash>> {
+        if size > self.len() || size < self.pruned {
+            return None;
+        }
+        let mut out = Vec::with_capacity(usize::try_from(size.count_ones()).ok()?);
+        for level in (0..64u32).rev() {
+            let count = size >> level;
+            if count & 1 == 1 {
+                out.push(*self.subtree(level, count - 1)?);
+            }
+        }
+        Some(out)
+    }
+
+    /// The number of leaves known only by the frontier the tree was rebuilt
+    /// from ([`Tree::from_frontier`]); 0 for a tree built from its leaves.
+    pub fn pruned(&self) -> u64 {
+        self.pruned
     }
 
     /// A tree over these leaf hashes, in order.
@@ -115,7 +213,30 @@ impl Tree {
     }
 
     /// Appends a leaf hash (see [`leaf_hash`]).
+    ///
+    /// A tree that already holds `u64::MAX` leaves (only a tree rebuilt from
+    /// a frontier can get there) cannot count another: the leaf is refused
+    /// and nothing changes. [`Tree::try_push`] says so.
     pub fn push(&mut self, leaf: Hash) {
+        let _ = self.try_push(leaf);
+    }
+
+    /// Appends a leaf hash, or refuses it, changing nothing, if the tree
+    /// already holds `u64::MAX` leaves.
+    pub fn try_push(&mut self, leaf: Hash) -> Result<(), FrontierFull> {
+        if self.len() == u64::MAX {
+            return Err(FrontierFull);
+        }
+        self.append(leaf);
+        Ok(())
+    }
+
+    /// [`Tree::push`] below `u64::MAX` leaves.
+    ///
+    /// Every row starts at an even index ([`Tree::start`]), so the parity of
+    /// a row's length is that of the number of subtrees of its level before
+    /// its end, and a completed pair is always the row's last two hashes.
+    fn append(&mut self, leaf: Hash) {
         let mut level = 0;
         let mut carry = leaf;
         loop {
@@ -138,9 +259,11 @@ impl Tree {
         }
     }
 
-    /// The number of leaves.
+    /// The number of leaves, the pruned ones included.
     pub fn len(&self) -> u64 {
-        self.levels.first().map_or(0, |leaves| leaves.len() as u64)
+        self.levels.first().map_or(0, |leaves| {
+            self.start(0).saturating_add(leaves.len() as u64)
+        })
     }
 
     /// Whether the tree has no leaves.
@@ -148,8 +271,11 @@ impl Tree {
         self.len() == 0
     }
 
-    /// The leaf hash at `index`.
+    /// The leaf hash at `index`; `None` beyond the end and for a pruned leaf.
     pub fn leaf(&self, index: u64) -> Option<Hash> {
+        if index < self.pruned {
+            return None;
+        }
         self.subtree(0, index).copied()
     }
 
@@ -158,9 +284,10 @@ impl Tree {
         self.root_at(self.len()).unwrap_or_else(empty_root)
     }
 
-    /// The tree head over the first `size` leaves; `None` if the tree is smaller.
+    /// The tree head over the first `size` leaves; `None` if the tree is
+    /// smaller, or if `size` is below the pruned prefix.
     pub fn root_at(&self, size: u64) -> Option<Hash> {
-        if size > self.len() {
+        if size > self.len() || size < self.pruned {
             None
         } else if size == 0 {
             Some(empty_root())
@@ -171,9 +298,10 @@ impl Tree {
 
     /// The inclusion proof (audit path) of the leaf at `index` in the tree of
     /// the first `size` leaves, RFC 9162 §2.1.3.1; `None` unless
-    /// `index < size <= len`. The sibling nearest the leaf comes first.
+    /// `pruned <= index < size <= len`. The sibling nearest the leaf comes
+    /// first.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Option<Vec<Hash>> {
-        if size > self.len() || index >= size {
+        if size > self.len() || index >= size || index < self.pruned {
             return None;
         }
         // Walk down from the root (PATH's recursion, unrolled), collecting the
@@ -196,10 +324,11 @@ impl Tree {
 
     /// The consistency proof between the trees of the first `old_size` and
     /// the first `new_size` leaves, RFC 9162 §2.1.4.1; `None` unless
-    /// `old_size <= new_size <= len`. The proof is empty when `old_size` is 0
-    /// or equal to `new_size` (nothing to prove; see [`verify_consistency`]).
+    /// `pruned <= old_size <= new_size <= len`. The proof is empty when
+    /// `old_size` is 0 or equal to `new_size` (nothing to prove; see
+    /// [`verify_consistency`]).
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Option<Vec<Hash>> {
-        if new_size > self.len() || old_size > new_size {
+        if new_size > self.len() || old_size > new_size || old_size < self.pruned {
             return None;
         }
         if old_size == 0 || old_size == new_size {
@@ -234,10 +363,21 @@ impl Tree {
         Some(proof)
     }
 
+    /// The index of the first stored subtree at `level`: the number of
+    /// complete subtrees of that level inside the pruned prefix, rounded
+    /// down to an even number. When that number is odd, the last of them is
+    /// the frontier hash of the level and is stored; every other subtree
+    /// inside the prefix is not (and is never needed). Always 0 when nothing
+    /// is pruned.
+    fn start(&self, level: u32) -> u64 {
+        self.pruned.checked_shr(level).unwrap_or(0) & !1
+    }
+
     /// The stored hash of the complete subtree `index` at `level`.
     fn subtree(&self, level: u32, index: u64) -> Option<&Hash> {
         let row = self.levels.get(usize::try_from(level).ok()?)?;
-        row.get(usize::try_from(index).ok()?)
+        let stored = index.checked_sub(self.start(level))?;
+        row.get(usize::try_from(stored).ok()?)
     }
 
     /// MTH of leaves `start .. start + len`, for a range the RFC's recursion

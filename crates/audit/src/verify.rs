@@ -35,6 +35,26 @@
 //! the state and the entry. So a clone taken after the first `k` entries of
 //! one input, then fed the rest of another input that has the same first `k`
 //! entries, gives exactly the result of a full run over that other input.
+//!
+//! # After disposal (retention)
+//!
+//! When the oldest `k` entries are disposed of, `k` the size of a signed
+//! checkpoint, the store keeps the frontier of the tree at `k` (see
+//! [`crate::merkle`]: [`crate::Tree::frontier`], [`Frontier::from_hashes`])
+//! and that checkpoint. [`Verifier::resume_from`] starts from the frontier
+//! instead of from entry 0:
+//!
+//! * the frontier's head must be the signed head of every checkpoint of size
+//!   `k` (otherwise [`AuditFinding::PrunedPrefixMismatch`]), and there must be
+//!   one (otherwise [`AuditFinding::PrunedPrefixUnsigned`]);
+//! * the kept checkpoint must cover at least the `k` disposed entries: one
+//!   that covers fewer cannot be checked any more
+//!   ([`AuditFinding::KeptBeforeDisposal`]), rather than a false "intact";
+//! * stored checkpoints smaller than `k` are skipped;
+//! * the stream then starts at entry number `k`, and every later check is as
+//!   in a full run. With the pristine log's frontier at `k`, the verifier is
+//!   the very state a full run reaches after the first `k` entries, so a
+//!   problem after `k` is reported exactly as a full run reports it.
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{Hash, empty_root, leaf_hash, node_hash};
@@ -128,6 +148,22 @@ impl Frontier {
         &self.peaks
     }
 
+    /// The frontier of a tree of `size` leaves from the heads of its perfect
+    /// subtrees, largest (leftmost) first, as [`crate::Tree::frontier`] gives
+    /// them; `None` unless there is one hash per set bit of `size`.
+    pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        (hashes.len() == usize::try_from(size.count_ones()).ok()?).then_some(Self {
+            len: size,
+            peaks: hashes,
+        })
+    }
+
+    /// The heads of the perfect subtrees, largest (leftmost) first: the
+    /// input of [`crate::Tree::from_frontier`] and [`Frontier::from_hashes`].
+    pub fn into_hashes(self) -> Vec<Hash> {
+        self.peaks
+    }
+
     /// The tree head (MTH of RFC 9162 §2.1.1): the peaks folded from the
     /// right, `node(p0, node(p1, … node(p_{m-2}, p_{m-1})))`; the empty tree's
     /// head is `SHA-256("")`.
@@ -209,6 +245,26 @@ pub enum AuditFinding {
         /// The last.
         last: u64,
     },
+    /// The frontier kept for the disposed entries `0..size` does not give
+    /// the signed head of a checkpoint of that size.
+    PrunedPrefixMismatch {
+        /// The number of disposed entries.
+        size: u64,
+    },
+    /// No signed checkpoint has the size of the disposed prefix, so the
+    /// frontier kept for it cannot be checked.
+    PrunedPrefixUnsigned {
+        /// The number of disposed entries.
+        size: u64,
+    },
+    /// The kept checkpoint covers fewer entries than were disposed of: what
+    /// it signed can no longer be recomputed.
+    KeptBeforeDisposal {
+        /// Entries the kept checkpoint covers.
+        kept: u64,
+        /// Entries disposed of.
+        disposed: u64,
+    },
 }
 
 impl fmt::Display for AuditFinding {
@@ -227,6 +283,18 @@ impl fmt::Display for AuditFinding {
             AuditFinding::Changed { first, last } => write!(
                 f,
                 "an entry between {first} and {last} was changed, replaced or reordered"
+            ),
+            AuditFinding::PrunedPrefixMismatch { size } => write!(
+                f,
+                "the disposed entries' summary at {size} does not match its signed checkpoint"
+            ),
+            AuditFinding::PrunedPrefixUnsigned { size } => write!(
+                f,
+                "no signed checkpoint covers exactly the {size} disposed entries, so their summary cannot be checked"
+            ),
+            AuditFinding::KeptBeforeDisposal { kept, disposed } => write!(
+                f,
+                "the kept checkpoint covers only disposed entries ({kept}, of {disposed} disposed); keep a newer one"
             ),
         }
     }
@@ -264,6 +332,26 @@ impl Verifier {
     /// Checkpoints of size 0 are checked at once against the empty tree's
     /// head; a mismatch there is reported as `Changed { first: 0, last: 0 }`.
     pub fn new(kept: SignedHead, stored: impl IntoIterator<Item = SignedHead>) -> Self {
+        Self::resume_from(Frontier::new(), kept, stored)
+    }
+
+    /// A verifier for a log whose first `frontier.len()` entries were
+    /// disposed of, keeping only `frontier` (the frontier of the tree at that
+    /// size): the stream starts at entry number `frontier.len()`. `kept` and
+    /// `stored` are as for [`Verifier::new`], which is this with the empty
+    /// frontier. See the [module documentation](self#after-disposal-retention).
+    ///
+    /// Checked at once, the first failure being the finding: there must be a
+    /// checkpoint of the frontier's size ([`AuditFinding::PrunedPrefixUnsigned`])
+    /// and every one must have the frontier's head
+    /// ([`AuditFinding::PrunedPrefixMismatch`]); the kept checkpoint must not
+    /// be smaller ([`AuditFinding::KeptBeforeDisposal`]). Smaller stored
+    /// checkpoints are skipped: they cover only disposed entries.
+    pub fn resume_from(
+        frontier: Frontier,
+        kept: SignedHead,
+        stored: impl IntoIterator<Item = SignedHead>,
+    ) -> Self {
         let mut checkpoints: Vec<SignedHead> = stored.into_iter().collect();
         checkpoints.push(kept);
         checkpoints.sort_unstable();
@@ -271,12 +359,16 @@ impl Verifier {
         let mut verifier = Self {
             checkpoints: checkpoints.into(),
             kept,
-            frontier: Frontier::new(),
+            frontier,
             next: 0,
             matched: 0,
             finding: None,
         };
-        verifier.check_reached();
+        if verifier.frontier.is_empty() {
+            verifier.check_reached();
+        } else {
+            verifier.check_disposed();
+        }
         verifier
     }
 
@@ -368,6 +460,31 @@ impl Verifier {
     fn found(&mut self, finding: AuditFinding) -> Option<AuditFinding> {
         self.finding = Some(finding);
         self.finding
+    }
+
+    /// Checks the disposed prefix: the frontier against the checkpoints of
+    /// its size, and that the kept checkpoint is not smaller. Skips the
+    /// checkpoints up to that size.
+    fn check_disposed(&mut self) {
+        let size = self.frontier.len();
+        let from = self.checkpoints.partition_point(|c| c.size < size);
+        let to = self.checkpoints.partition_point(|c| c.size <= size);
+        let signed = self.checkpoints.get(from..to).unwrap_or_default();
+        let root = self.frontier.root();
+        self.finding = if signed.is_empty() {
+            Some(AuditFinding::PrunedPrefixUnsigned { size })
+        } else if signed.iter().any(|c| c.root != root) {
+            Some(AuditFinding::PrunedPrefixMismatch { size })
+        } else if self.kept.size < size {
+            Some(AuditFinding::KeptBeforeDisposal {
+                kept: self.kept.size,
+                disposed: size,
+            })
+        } else {
+            None
+        };
+        self.next = to;
+        self.matched = size;
     }
 
     /// Checks every checkpoint of the current size. All smaller ones have
@@ -694,6 +811,297 @@ mod tests {
         }
     }
 
+    // ---- After disposal -------------------------------------------------------
+
+    /// The frontier of the log `bodies` at `k`, as the store keeps it when it
+    /// disposes of the first `k` entries.
+    fn disposal_frontier(bodies: &[Vec<u8>], k: u64) -> Frontier {
+        let tree = Tree::from_leaves(bodies.iter().map(|b| leaf_hash(b)));
+        Frontier::from_hashes(k, tree.frontier(k).unwrap()).unwrap()
+    }
+
+    /// Everything a verifier's result depends on.
+    fn state(
+        v: &Verifier,
+    ) -> (
+        Vec<SignedHead>,
+        SignedHead,
+        Frontier,
+        usize,
+        u64,
+        Option<AuditFinding>,
+    ) {
+        (
+            v.checkpoints.to_vec(),
+            v.kept,
+            v.frontier.clone(),
+            v.next,
+            v.matched,
+            v.finding,
+        )
+    }
+
+    /// A stored entry, owned.
+    type Stored = (u64, Vec<u8>, Option<Hash>, bool);
+
+    /// The log `bodies` changed at `at` in one of seven ways: a body edited
+    /// (its leaf hash left, or rewritten), its columns disagreeing, deleted
+    /// (numbers left, or renumbered), swapped with the next and renumbered
+    /// (cut off instead at the last entry), or cut off.
+    fn changed(bodies: &[Vec<u8>], kind: usize, at: usize) -> Vec<Stored> {
+        let mut log: Vec<Stored> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i as u64, b.clone(), Some(leaf_hash(b)), true))
+            .collect();
+        match kind {
+            0 => log[at].1.push(b'!'),
+            1 => {
+                log[at].1.push(b'!');
+                log[at].2 = Some(leaf_hash(&log[at].1));
+            }
+            2 => log[at].3 = false,
+            3 => {
+                log.remove(at);
+            }
+            4 => {
+                log.remove(at);
+                for (i, e) in log.iter_mut().enumerate().skip(at) {
+                    e.0 = i as u64;
+                }
+            }
+            5 if at + 1 < log.len() => {
+                log.swap(at, at + 1);
+                (log[at].0, log[at + 1].0) = (at as u64, at as u64 + 1);
+            }
+            _ => log.truncate(at),
+        }
+        log
+    }
+
+    fn stored_entries(log: &[Stored]) -> impl Iterator<Item = Entry<'_>> {
+        log.iter()
+            .map(|(seq, body, leaf_hash, columns_agree)| Entry {
+                seq: *seq,
+                body,
+                leaf_hash: *leaf_hash,
+                columns_agree: *columns_agree,
+            })
+    }
+
+    #[test]
+    fn resumed_from_a_disposal_frontier_is_a_full_runs_state_at_that_size() {
+        let sizes = [1, 7, 16, 30, 31, 32, 45, 60];
+        let (bodies, heads) = log(60, &sizes);
+        for (j, &k) in sizes.iter().enumerate() {
+            for kept in &heads[j..] {
+                let mut full = Verifier::new(*kept, heads.clone());
+                for e in entries(&bodies).take(k as usize) {
+                    assert_eq!(full.push(e), None);
+                }
+                let resumed =
+                    Verifier::resume_from(disposal_frontier(&bodies, k), *kept, heads.clone());
+                assert_eq!(state(&resumed), state(&full), "k {k}, kept {}", kept.size);
+                assert_eq!(resumed.position(), k);
+                assert_eq!(resumed.finding(), None);
+                assert_eq!(
+                    resumed.resume(entries(&bodies).skip(k as usize)),
+                    AuditFinding::Intact {
+                        covered: kept.size,
+                        after: 60 - kept.size
+                    }
+                );
+            }
+        }
+        // The empty frontier is `Verifier::new`.
+        let fresh = Verifier::resume_from(Frontier::new(), heads[3], heads.clone());
+        assert_eq!(
+            state(&fresh),
+            state(&Verifier::new(heads[3], heads.clone()))
+        );
+    }
+
+    #[test]
+    fn a_change_after_disposal_is_found_where_a_full_run_finds_it() {
+        let sizes = [5, 16, 23, 32, 40, 41, 55, 64, 70];
+        let (bodies, heads) = log(70, &sizes);
+        let mut compared = 0;
+        for &k in &sizes[..sizes.len() - 1] {
+            let frontier = disposal_frontier(&bodies, k);
+            for kept in heads.iter().filter(|h| h.size >= k) {
+                for at in k as usize..70 {
+                    for kind in 0..7 {
+                        let log = changed(&bodies, kind, at);
+                        let full = verify(*kept, heads.clone(), stored_entries(&log));
+                        let resumed = Verifier::resume_from(frontier.clone(), *kept, heads.clone())
+                            .resume(stored_entries(&log).skip(k as usize));
+                        assert_eq!(resumed, full, "k {k}, kept {}, {kind} at {at}", kept.size);
+                        // Against the latest checkpoint, every change shows.
+                        if kept.size == 70 {
+                            assert!(
+                                !matches!(full, AuditFinding::Intact { .. }),
+                                "{kind} at {at}"
+                            );
+                        }
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
+    }
+
+    #[test]
+    fn a_disposal_frontier_that_does_not_give_the_signed_head_is_reported() {
+        let (bodies, heads) = log(40, &[10, 21, 30, 40]);
+        let good = disposal_frontier(&bodies, 21);
+        for j in 0..good.peaks().len() {
+            let mut hashes = good.clone().into_hashes();
+            hashes[j][0] ^= 1;
+            let bad = Frontier::from_hashes(21, hashes).unwrap();
+            let mut v = Verifier::resume_from(bad, heads[3], heads.clone());
+            let found = AuditFinding::PrunedPrefixMismatch { size: 21 };
+            assert_eq!(v.finding(), Some(found));
+            let b = &bodies[21];
+            let e = Entry {
+                seq: 21,
+                body: b,
+                leaf_hash: Some(leaf_hash(b)),
+                columns_agree: true,
+            };
+            assert_eq!(v.push(e), Some(found), "sticky");
+            assert_eq!(v.resume(entries(&bodies).skip(22)), found);
+        }
+        // The frontier of another log of the same size.
+        let (other, _) = log(21, &[]);
+        let other: Vec<Vec<u8>> = other
+            .into_iter()
+            .map(|mut b| {
+                b.push(b'.');
+                b
+            })
+            .collect();
+        assert_eq!(
+            Verifier::resume_from(disposal_frontier(&other, 21), heads[3], heads.clone())
+                .resume(entries(&bodies).skip(21)),
+            AuditFinding::PrunedPrefixMismatch { size: 21 }
+        );
+        // A second, different signed head of the disposal size: a fork.
+        let mut forked = heads.clone();
+        forked.push(SignedHead {
+            size: 21,
+            root: [5; 32],
+        });
+        assert_eq!(
+            Verifier::resume_from(good.clone(), heads[3], forked).finding(),
+            Some(AuditFinding::PrunedPrefixMismatch { size: 21 })
+        );
+        // The kept checkpoint at the disposal size is checked the same way.
+        let kept = SignedHead {
+            size: 21,
+            root: [6; 32],
+        };
+        assert_eq!(
+            Verifier::resume_from(good, kept, [heads[3]]).finding(),
+            Some(AuditFinding::PrunedPrefixMismatch { size: 21 })
+        );
+    }
+
+    #[test]
+    fn a_disposal_without_a_checkpoint_of_its_size_is_reported() {
+        let (bodies, heads) = log(40, &[10, 21, 30, 40]);
+        let frontier = disposal_frontier(&bodies, 20);
+        let v = Verifier::resume_from(frontier, heads[3], heads.clone());
+        assert_eq!(
+            v.resume(entries(&bodies).skip(20)),
+            AuditFinding::PrunedPrefixUnsigned { size: 20 }
+        );
+        // The checkpoint kept at disposal is enough, stored or kept.
+        let frontier = disposal_frontier(&bodies, 21);
+        for (kept, stored) in [(heads[3], vec![heads[1]]), (heads[1], vec![heads[3]])] {
+            assert_eq!(
+                Verifier::resume_from(frontier.clone(), kept, stored)
+                    .resume(entries(&bodies).skip(21)),
+                AuditFinding::Intact {
+                    covered: kept.size,
+                    after: 40 - kept.size
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_checkpoint_of_disposed_entries_only_is_reported_not_intact() {
+        let (bodies, heads) = log(40, &[0, 10, 21, 30, 40]);
+        let frontier = disposal_frontier(&bodies, 21);
+        for kept in &heads[..2] {
+            let v = Verifier::resume_from(frontier.clone(), *kept, heads.clone());
+            let found = AuditFinding::KeptBeforeDisposal {
+                kept: kept.size,
+                disposed: 21,
+            };
+            assert_eq!(v.finding(), Some(found));
+            assert_eq!(v.resume(entries(&bodies).skip(21)), found);
+        }
+        // Stored checkpoints of disposed entries alone are skipped, even wrong
+        // ones.
+        let mut stored = heads.clone();
+        stored.push(SignedHead {
+            size: 10,
+            root: [7; 32],
+        });
+        let v = Verifier::resume_from(frontier.clone(), heads[3], stored);
+        assert_eq!(v.next_checkpoint(), Some(30));
+        assert_eq!(
+            v.resume(entries(&bodies).skip(21)),
+            AuditFinding::Intact {
+                covered: 30,
+                after: 10
+            }
+        );
+        // A log that ends at the disposal: the kept checkpoint of that size
+        // verifies, a later one is reported as truncation.
+        assert_eq!(
+            Verifier::resume_from(frontier.clone(), heads[2], heads.clone()).finish(),
+            AuditFinding::Intact {
+                covered: 21,
+                after: 0
+            }
+        );
+        assert_eq!(
+            Verifier::resume_from(frontier, heads[4], heads.clone()).finish(),
+            AuditFinding::Truncated {
+                held: 21,
+                covered: 40
+            }
+        );
+    }
+
+    #[test]
+    fn disposal_findings_read_clearly() {
+        use AuditFinding::*;
+        let texts = [
+            (
+                PrunedPrefixMismatch { size: 21 },
+                "the disposed entries' summary at 21 does not match its signed checkpoint",
+            ),
+            (
+                PrunedPrefixUnsigned { size: 20 },
+                "no signed checkpoint covers exactly the 20 disposed entries, so their summary cannot be checked",
+            ),
+            (
+                KeptBeforeDisposal {
+                    kept: 10,
+                    disposed: 21,
+                },
+                "the kept checkpoint covers only disposed entries (10, of 21 disposed); keep a newer one",
+            ),
+        ];
+        for (finding, text) in texts {
+            assert_eq!(finding.to_string(), text);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -770,6 +1178,52 @@ mod tests {
             prop_assert_eq!(resumed, full);
             if let AuditFinding::Changed { first, last } = full {
                 prop_assert!(first <= last);
+            }
+        }
+
+        /// A random log disposed of at a random checkpoint, then changed at a
+        /// random place after it (or not at all), with random further checkpoints (some
+        /// forged): resumed from the disposal frontier, the verifier gives
+        /// exactly a full run's finding, or reports a kept checkpoint that
+        /// covers disposed entries only.
+        #[test]
+        fn resumed_from_a_disposal_agrees_with_a_full_run(
+            n in 1u64..80,
+            k_frac in 0.0f64..=1.0,
+            sizes in proptest::collection::vec((0.0f64..=1.0, any::<bool>()), 0..8),
+            kept_frac in 0.0f64..=1.0,
+            change in (0usize..7, 0.0f64..1.0),
+        ) {
+            let k = ((n as f64 * k_frac) as u64).clamp(1, n);
+            let at = |f: f64| ((n + 1) as f64 * f) as u64;
+            let (bodies, _) = log(n, &[]);
+            let tree = Tree::from_leaves(bodies.iter().map(|b| leaf_hash(b)));
+            let head = |size: u64| SignedHead { size, root: tree.root_at(size).unwrap() };
+            let mut stored = vec![head(k)];
+            for &(f, real) in &sizes {
+                let size = at(f).min(n);
+                // Forged heads only after the disposal: before it, a full run
+                // would catch what the pruned one can no longer see.
+                stored.push(if real || size <= k {
+                    head(size)
+                } else {
+                    SignedHead { size, root: [8; 32] }
+                });
+            }
+            let kept = head(at(kept_frac).min(n));
+            let (kind, f) = change;
+            // At the end: cut off there, i.e. unchanged.
+            let pos = k + ((n - k) as f64 * f) as u64;
+            let kind = if pos < n { kind } else { 6 };
+            let log = changed(&bodies, kind, pos as usize);
+            let full = verify(kept, stored.clone(), stored_entries(&log));
+            let frontier = Frontier::from_hashes(k, tree.frontier(k).unwrap()).unwrap();
+            let resumed = Verifier::resume_from(frontier, kept, stored)
+                .resume(stored_entries(&log).skip(k as usize));
+            if kept.size < k {
+                prop_assert_eq!(resumed, AuditFinding::KeptBeforeDisposal { kept: kept.size, disposed: k });
+            } else {
+                prop_assert_eq!(resumed, full);
             }
         }
     }

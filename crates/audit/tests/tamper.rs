@@ -551,3 +551,117 @@ fn ten_thousand_random_changes_to_a_1_000_000_entry_log_are_found() {
     }
     assert!(counts.iter().all(|&c| c > 1_000), "{counts:?}");
 }
+
+/// Retention: the 10,000-entry log with its first entries disposed of at a
+/// checkpoint, only the tree's frontier there kept. A tree rebuilt from the
+/// frontier gives every later checkpoint's head and the full tree's proofs;
+/// the verifier resumed from it starts where a full run's snapshot is, finds
+/// every kind of change in the next two checkpoint intervals and at random
+/// places after at its place, and reports a wrong frontier and a kept
+/// checkpoint of disposed entries only.
+#[test]
+fn after_disposal_every_change_is_still_found_at_its_place() {
+    let seed = seed("10k disposal");
+    let mut rng = Rng(seed);
+    let log = Log::new(10_000, (50, 150), &mut rng, false);
+    let full = Tree::from_leaves(log.leaves.iter().copied());
+    let last = log.checkpoints.len() - 1;
+    let mut disposals = vec![0, 1, last / 2, last - 1];
+    for _ in 0..3 {
+        disposals.push(rng.range(0, last as u64 - 1) as usize);
+    }
+    let mut checked = 0;
+    for d in disposals {
+        let at_disposal = log.checkpoints[d];
+        let k = at_disposal.size;
+        let hashes = full.frontier(k).unwrap();
+        assert!(hashes.len() <= 64);
+
+        // The tree the store rebuilds.
+        let mut pruned = Tree::from_frontier(k, &hashes).unwrap();
+        for leaf in &log.leaves[k as usize..] {
+            pruned.push(*leaf);
+        }
+        assert_eq!(pruned.len(), log.n);
+        for c in &log.checkpoints {
+            let want = (c.size >= k).then_some(c.root);
+            assert_eq!(
+                pruned.root_at(c.size),
+                want,
+                "seed {seed}: head at {}",
+                c.size
+            );
+        }
+        for _ in 0..200 {
+            let s = rng.range(k + 1, log.n);
+            let i = rng.range(k, s - 1);
+            let old = rng.range(k, s);
+            let p = pruned.inclusion_proof(i, s).unwrap();
+            assert_eq!(Some(&p), full.inclusion_proof(i, s).as_ref());
+            let c = pruned.consistency_proof(old, s).unwrap();
+            assert_eq!(Some(&c), full.consistency_proof(old, s).as_ref());
+        }
+        assert_eq!(pruned.inclusion_proof(k.saturating_sub(1), log.n), None);
+
+        // The verifier, from the frontier.
+        let frontier = Frontier::from_hashes(k, hashes.clone()).unwrap();
+        let v = Verifier::resume_from(frontier.clone(), log.kept, log.checkpoints.iter().copied());
+        let snapshot = log.snapshot(k);
+        assert_eq!(v.position(), snapshot.position());
+        assert_eq!(v.frontier(), snapshot.frontier());
+        assert_eq!(v.next_checkpoint(), snapshot.next_checkpoint());
+        let end = log
+            .checkpoints
+            .get(d + 2)
+            .map_or(log.n, |c| c.size)
+            .min(log.n);
+        let mut places: Vec<u64> = (k..end).collect();
+        for _ in 0..20 {
+            places.push(rng.range(k, log.n - 1));
+        }
+        for &i in &places {
+            for kind in KINDS {
+                if kind.applies(i, log.n) {
+                    let change = Change::new(kind, i, None);
+                    let found = change.verify(&log, v.clone());
+                    assert_eq!(
+                        found,
+                        change.expected(&log),
+                        "seed {seed}: k {k}, {change:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(
+            v.clone().resume(std::iter::empty()),
+            AuditFinding::Truncated {
+                held: k,
+                covered: log.n
+            }
+        );
+
+        // A wrong frontier hash; a kept checkpoint of disposed entries only.
+        let mut wrong = hashes.clone();
+        let j = rng.range(0, wrong.len() as u64 - 1) as usize;
+        wrong[j][7] ^= 0x40;
+        let wrong = Frontier::from_hashes(k, wrong).unwrap();
+        let v = Verifier::resume_from(wrong, log.kept, log.checkpoints.iter().copied());
+        assert_eq!(
+            Change::new(Kind::Truncate, log.n - 1, None).verify(&log, v),
+            AuditFinding::PrunedPrefixMismatch { size: k }
+        );
+        if d > 0 {
+            let kept = log.checkpoints[d - 1];
+            let v = Verifier::resume_from(frontier, kept, log.checkpoints.iter().copied());
+            assert_eq!(
+                Change::new(Kind::Truncate, log.n - 1, None).verify(&log, v),
+                AuditFinding::KeptBeforeDisposal {
+                    kept: kept.size,
+                    disposed: k
+                }
+            );
+        }
+    }
+    assert!(checked > 5_000, "{checked}");
+}

@@ -1,4 +1,5 @@
 use super::*;
+use crate::verify::FrontierFull;
 use proptest::prelude::*;
 
 // ---- A naive reference: the RFC 9162 §2.1 definitions, recursively --------
@@ -533,5 +534,439 @@ proptest! {
         let _ = verify_inclusion(&a, index, size, &proof, &b);
         let _ = verify_consistency(old, size, &a, &b, &proof);
         let _ = verify_consistency(old % 1000, size % 1000, &a, &b, &proof);
+    }
+}
+
+// ---- Pruned trees: rebuilt from the frontier at k ----------------------------
+
+/// The largest power of two smaller than `n` (`n > 1`), for any `u64`.
+fn naive_split_u64(n: u64) -> u64 {
+    let mut k = 1;
+    while k < n - k {
+        k *= 2;
+    }
+    k
+}
+
+/// The ranges `[lo, hi)` of the perfect subtrees that make up `[0, size)`,
+/// largest first: what [`Tree::frontier`] hashes.
+fn frontier_ranges(size: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64).rev() {
+        if (size >> level) & 1 == 1 {
+            out.push((start, start + (1 << level)));
+            start += 1 << level;
+        }
+    }
+    out
+}
+
+/// The ranges of the siblings on leaf `m`'s path in the tree of `[lo, hi)`
+/// (PATH, RFC 9162 §2.1.3.1).
+fn path_ranges(m: u64, lo: u64, hi: u64, out: &mut Vec<(u64, u64)>) {
+    if hi - lo == 1 {
+        return;
+    }
+    let k = naive_split_u64(hi - lo);
+    if m < lo + k {
+        path_ranges(m, lo, lo + k, out);
+        out.push((lo + k, hi));
+    } else {
+        path_ranges(m, lo + k, hi, out);
+        out.push((lo, lo + k));
+    }
+}
+
+/// The ranges of the nodes of the consistency proof from size `m` in the
+/// tree of `[lo, hi)` (SUBPROOF, RFC 9162 §2.1.4.1).
+fn subproof_ranges(m: u64, lo: u64, hi: u64, b: bool, out: &mut Vec<(u64, u64)>) {
+    if m == hi {
+        if !b {
+            out.push((lo, hi));
+        }
+        return;
+    }
+    let k = naive_split_u64(hi - lo);
+    if m <= lo + k {
+        subproof_ranges(m, lo, lo + k, b, out);
+        out.push((lo + k, hi));
+    } else {
+        subproof_ranges(m, lo + k, hi, false, out);
+        out.push((lo, lo + k));
+    }
+}
+
+/// The key fact behind pruning: every node of the tree head at `s >= k`, of
+/// an inclusion proof of a leaf `i >= k`, and of a consistency proof from
+/// `old >= k`, that lies entirely inside `[0, k)`, is one of the frontier's
+/// subtrees at `k`. Returns how many such nodes were seen.
+fn check_key_fact(k: u64, i: u64, s: u64, old: u64, new: u64) -> usize {
+    let frontier = frontier_ranges(k);
+    let mut seen = 0;
+    let mut check = |what: &str, nodes: &[(u64, u64)]| {
+        for &(lo, hi) in nodes {
+            if hi <= k {
+                assert!(
+                    frontier.contains(&(lo, hi)),
+                    "{what}: node [{lo}, {hi}) inside [0, {k}) is not a frontier subtree"
+                );
+                seen += 1;
+            }
+        }
+    };
+    check(&format!("head at {s}"), &frontier_ranges(s));
+    let mut nodes = Vec::new();
+    if k <= i && i < s {
+        path_ranges(i, 0, s, &mut nodes);
+        check(&format!("inclusion of {i} in {s}"), &nodes);
+    }
+    if k <= old && old != 0 && old < new {
+        nodes.clear();
+        subproof_ranges(old, 0, new, true, &mut nodes);
+        check(&format!("consistency {old} -> {new}"), &nodes);
+    }
+    seen
+}
+
+#[test]
+fn nodes_inside_the_pruned_prefix_are_frontier_subtrees_exhaustively_to_48() {
+    let mut seen = 0;
+    for k in 0..=48u64 {
+        for s in k.max(1)..=48 {
+            for i in k..s {
+                seen += check_key_fact(k, i, s, k.max(1).min(s), s);
+            }
+            for old in k.max(1)..=s {
+                seen += check_key_fact(k, s - 1, s, old, s);
+            }
+        }
+    }
+    // The prefix is actually used, not just avoided.
+    assert!(seen > 10_000, "{seen}");
+}
+
+/// The full tree of `d` and the tree rebuilt from its frontier at `k` with
+/// the leaves from `k` on appended.
+fn full_and_pruned(d: &[Hash], k: u64) -> (Tree, Tree) {
+    let full = Tree::from_leaves(d.iter().copied());
+    let frontier = full.frontier(k).unwrap();
+    assert_eq!(frontier.len() as u32, k.count_ones());
+    let mut pruned = Tree::from_frontier(k, &frontier).unwrap();
+    assert_eq!(pruned.len(), k);
+    assert_eq!(pruned.pruned(), k);
+    assert_eq!(pruned.root(), full.root_at(k).unwrap());
+    assert_eq!(pruned.frontier(k), Some(frontier));
+    for leaf in &d[k as usize..] {
+        pruned.push(*leaf);
+    }
+    (full, pruned)
+}
+
+/// What the pruned tree must answer: the full tree's answer where `ok`,
+/// `None` elsewhere.
+fn want<T>(ok: bool, full: Option<T>) -> Option<T> {
+    if ok { full } else { None }
+}
+
+/// Compares the pruned tree with the full one on every request with sizes up
+/// to `n + 1` (`stride` 1) or a sample of them.
+fn assert_pruned_agrees(full: &Tree, pruned: &Tree, k: u64, stride: u64) {
+    let n = full.len();
+    assert_eq!(pruned.len(), n, "k {k}");
+    assert_eq!(pruned.is_empty(), n == 0);
+    assert_eq!(pruned.root(), full.root(), "k {k}");
+    let sizes: Vec<u64> = (0..=n + 1)
+        .filter(|&s| stride == 1 || s % stride == 0 || s.abs_diff(k) <= 2 || s + 2 >= n)
+        .collect();
+    for &s in &sizes {
+        let above = s >= k;
+        assert_eq!(
+            pruned.root_at(s),
+            want(above, full.root_at(s)),
+            "root {s}, k {k}"
+        );
+        assert_eq!(
+            pruned.frontier(s),
+            want(above, full.frontier(s)),
+            "frontier {s}, k {k}"
+        );
+        assert_eq!(pruned.leaf(s), want(above, full.leaf(s)), "leaf {s}, k {k}");
+        if above && s <= n {
+            assert!(pruned.root_at(s).is_some(), "root {s}, k {k}");
+        }
+        for &i in sizes.iter().take_while(|&&i| i <= s) {
+            let got = pruned.inclusion_proof(i, s);
+            assert_eq!(
+                got,
+                want(i >= k, full.inclusion_proof(i, s)),
+                "incl {i}/{s}, k {k}"
+            );
+            if i >= k && i < s && s <= n {
+                assert!(got.is_some(), "incl {i}/{s}, k {k}");
+            }
+        }
+        for &old in sizes.iter().take_while(|&&old| old <= s + 1) {
+            let got = pruned.consistency_proof(old, s);
+            assert_eq!(
+                got,
+                want(old >= k, full.consistency_proof(old, s)),
+                "cons {old}->{s}, k {k}"
+            );
+            if old >= k && old <= s && s <= n {
+                assert!(got.is_some(), "cons {old}->{s}, k {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_tree_pruned_at_any_k_agrees_with_the_full_tree_exhaustively_to_33() {
+    let d = leaves(33);
+    for n in 0..=33 {
+        for k in 0..=n as u64 {
+            let (full, pruned) = full_and_pruned(&d[..n], k);
+            assert_pruned_agrees(&full, &pruned, k, 1);
+        }
+    }
+}
+
+#[test]
+fn a_tree_pruned_around_powers_of_two_agrees_with_the_full_tree() {
+    let d = leaves(300);
+    for n in [63usize, 64, 65, 127, 128, 129, 255, 256, 257, 300] {
+        let mut ks: Vec<u64> = vec![
+            0, 1, 2, 3, 5, 7, 31, 33, 63, 64, 65, 127, 128, 129, 255, 256,
+        ];
+        ks.extend([n as u64 / 2, n as u64 - 1, n as u64]);
+        for k in ks.into_iter().filter(|&k| k <= n as u64) {
+            let (full, pruned) = full_and_pruned(&d[..n], k);
+            assert_pruned_agrees(&full, &pruned, k, 7);
+        }
+    }
+}
+
+#[test]
+fn the_frontier_of_a_tree_is_the_streaming_frontier() {
+    let d = leaves(300);
+    let tree = Tree::from_leaves(d.iter().copied());
+    let mut stream = crate::verify::Frontier::new();
+    for size in 0..=300u64 {
+        let hashes = tree.frontier(size).unwrap();
+        assert_eq!(hashes.as_slice(), stream.peaks(), "size {size}");
+        let rebuilt = crate::verify::Frontier::from_hashes(size, hashes.clone()).unwrap();
+        assert_eq!(rebuilt, stream);
+        assert_eq!(rebuilt.clone().into_hashes(), hashes);
+        assert_eq!(tree.root_at(size), Some(rebuilt.root()));
+        if let Some(leaf) = d.get(size as usize) {
+            stream.push(*leaf).unwrap();
+        }
+    }
+    assert_eq!(tree.frontier(301), None);
+}
+
+#[test]
+fn a_frontier_of_the_wrong_length_is_refused() {
+    let h = [[9u8; 32]; 3];
+    assert!(Tree::from_frontier(0, &[]).is_some());
+    assert!(Tree::from_frontier(0, &h[..1]).is_none());
+    assert!(Tree::from_frontier(5, &h[..1]).is_none());
+    assert!(Tree::from_frontier(5, &h[..2]).is_some());
+    assert!(Tree::from_frontier(5, &h).is_none());
+    assert!(Tree::from_frontier(7, &h).is_some());
+    assert!(Tree::from_frontier(u64::MAX, &h).is_none());
+    assert!(crate::verify::Frontier::from_hashes(5, h[..1].to_vec()).is_none());
+    assert!(crate::verify::Frontier::from_hashes(5, h.to_vec()).is_none());
+    assert!(crate::verify::Frontier::from_hashes(7, h.to_vec()).is_some());
+    // Pruned at 0: the empty tree, and from there a full one.
+    let mut zero = Tree::from_frontier(0, &[]).unwrap();
+    assert_eq!(zero.pruned(), 0);
+    assert_eq!(zero.root(), empty_root());
+    for leaf in leaves(10) {
+        zero.push(leaf);
+    }
+    assert_eq!(zero.root(), Tree::from_leaves(leaves(10)).root());
+    assert_eq!(zero.leaf(0), Some(leaves(1)[0]));
+}
+
+#[test]
+fn a_wrong_frontier_hash_gives_other_heads_never_a_panic() {
+    let d = leaves(40);
+    let full = Tree::from_leaves(d.iter().copied());
+    let mut frontier = full.frontier(21).unwrap();
+    frontier[1] = flip(&frontier[1], 3);
+    let mut pruned = Tree::from_frontier(21, &frontier).unwrap();
+    for leaf in &d[21..] {
+        pruned.push(*leaf);
+    }
+    assert_ne!(pruned.root_at(21), full.root_at(21));
+    assert_ne!(pruned.root(), full.root());
+    // Proofs still verify against the pruned tree's own (wrong) heads, and
+    // not against the real ones.
+    let p = pruned.inclusion_proof(30, 40).unwrap();
+    assert!(verify_inclusion(&d[30], 30, 40, &p, &pruned.root()));
+    assert!(!verify_inclusion(&d[30], 30, 40, &p, &full.root()));
+    let debug = format!("{pruned:?}");
+    assert!(
+        debug.starts_with("Tree { len: 40, pruned: 21, root: "),
+        "{debug}"
+    );
+}
+
+#[test]
+fn a_pruned_tree_at_the_largest_sizes_counts_to_u64_max_and_stops() {
+    let hashes = |size: u64| -> Vec<Hash> {
+        (0..size.count_ones() as u64)
+            .map(|j| leaf_hash(&j.to_be_bytes()))
+            .collect()
+    };
+    let mut tree = Tree::from_frontier(u64::MAX - 2, &hashes(u64::MAX - 2)).unwrap();
+    assert_eq!(tree.len(), u64::MAX - 2);
+    let d = leaves(3);
+    tree.push(d[0]);
+    assert_eq!(tree.try_push(d[1]), Ok(()));
+    assert_eq!(tree.len(), u64::MAX);
+    let before = tree.clone();
+    assert_eq!(tree.try_push(d[2]), Err(FrontierFull));
+    tree.push(d[2]);
+    assert_eq!(tree.len(), u64::MAX);
+    assert_eq!(tree.root(), before.root());
+    assert_eq!(tree.leaf(u64::MAX - 1), Some(d[1]));
+    assert_eq!(tree.leaf(u64::MAX), None);
+    assert_eq!(tree.leaf(u64::MAX - 3), None);
+    for s in u64::MAX - 2..=u64::MAX {
+        let root = tree.root_at(s).unwrap();
+        assert_eq!(
+            tree.frontier(s).map(|f| f.len() as u32),
+            Some(s.count_ones())
+        );
+        for i in u64::MAX - 2..s {
+            let p = tree.inclusion_proof(i, s).unwrap();
+            let leaf = tree.leaf(i).unwrap();
+            assert!(verify_inclusion(&leaf, i, s, &p, &root), "{i}/{s}");
+        }
+        for old in u64::MAX - 2..=s {
+            let p = tree.consistency_proof(old, s).unwrap();
+            let old_root = tree.root_at(old).unwrap();
+            assert!(
+                verify_consistency(old, s, &old_root, &root, &p),
+                "{old}->{s}"
+            );
+        }
+    }
+    assert_eq!(tree.root_at(u64::MAX - 3), None);
+    assert_eq!(tree.consistency_proof(0, u64::MAX), None);
+    assert_eq!(tree.inclusion_proof(0, u64::MAX), None);
+    // Rebuilt at u64::MAX itself: full at once.
+    let mut full = Tree::from_frontier(u64::MAX, &hashes(u64::MAX)).unwrap();
+    assert_eq!(full.try_push(d[0]), Err(FrontierFull));
+    assert_eq!(full.root_at(u64::MAX), Some(full.root()));
+    assert_eq!(full.consistency_proof(u64::MAX, u64::MAX), Some(Vec::new()));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The key fact for arbitrary sizes up to 2^64 - 1.
+    #[test]
+    fn nodes_inside_the_pruned_prefix_are_frontier_subtrees(
+        a in any::<u64>(),
+        b in any::<u64>(),
+        c in any::<u64>(),
+        d in any::<u64>(),
+        e in any::<u64>(),
+    ) {
+        // k <= old <= new and k <= i < s, all drawn from the same order.
+        let mut v = [a, b, c, d, e];
+        v.sort_unstable();
+        let [k, i, old, new, s] = v;
+        prop_assume!(s > i);
+        check_key_fact(k, i, s, old.max(1), new.max(old.max(1)));
+    }
+
+    /// Random trees up to 3,000 leaves pruned at a random `k`: a sample of
+    /// heads and proofs agree with the full tree's.
+    #[test]
+    fn a_tree_pruned_at_random_k_agrees_with_the_full_tree(
+        n in 0usize..3_000,
+        k_frac in 0.0f64..=1.0,
+        queries in proptest::collection::vec((0.0f64..=1.0, 0.0f64..=1.0), 16),
+    ) {
+        let d = leaves(n);
+        let k = ((n as f64 * k_frac) as u64).min(n as u64);
+        let (full, pruned) = full_and_pruned(&d, k);
+        prop_assert_eq!(pruned.len(), n as u64);
+        prop_assert_eq!(pruned.root(), full.root());
+        let n = n as u64;
+        for (x, y) in queries {
+            let s = ((n + 1) as f64 * x) as u64;
+            let t = ((n + 1) as f64 * y) as u64;
+            let (lo, hi) = (s.min(t), s.max(t));
+            prop_assert_eq!(pruned.root_at(lo), want(lo >= k, full.root_at(lo)));
+            prop_assert_eq!(pruned.frontier(hi), want(hi >= k, full.frontier(hi)));
+            prop_assert_eq!(pruned.leaf(lo), want(lo >= k, full.leaf(lo)));
+            prop_assert_eq!(
+                pruned.inclusion_proof(lo, hi),
+                want(lo >= k, full.inclusion_proof(lo, hi))
+            );
+            prop_assert_eq!(
+                pruned.consistency_proof(lo, hi),
+                want(lo >= k, full.consistency_proof(lo, hi))
+            );
+            if k <= lo && lo < hi && hi <= n {
+                prop_assert!(pruned.inclusion_proof(lo, hi).is_some());
+                prop_assert!(pruned.consistency_proof(lo, hi).is_some());
+            }
+        }
+    }
+
+    /// A tree rebuilt from an arbitrary frontier at an arbitrary size, with a
+    /// few leaves appended: no panic, and every head and proof it gives above
+    /// the prefix verifies (RFC 9162's algorithms) against its own heads.
+    #[test]
+    fn a_tree_pruned_at_any_size_serves_proofs_that_verify(
+        size in prop_oneof![
+            any::<u64>(),
+            (0u32..64, -3i64..=3).prop_map(|(k, d)| (1u64 << k).wrapping_add_signed(d)),
+            (0u64..4).prop_map(|d| u64::MAX - d),
+        ],
+        seed in any::<u64>(),
+        more in 0u64..24,
+    ) {
+        let frontier: Vec<Hash> = (0..size.count_ones() as u64)
+            .map(|j| leaf_hash(&(seed ^ j).to_be_bytes()))
+            .collect();
+        let mut tree = Tree::from_frontier(size, &frontier).unwrap();
+        prop_assert_eq!(
+            tree.root(),
+            crate::verify::Frontier::from_hashes(size, frontier.clone()).unwrap().root()
+        );
+        let more = more.min(u64::MAX - size);
+        for j in 0..more {
+            tree.push(leaf_hash(&(seed ^ !j).to_be_bytes()));
+        }
+        let end = size + more;
+        prop_assert_eq!(tree.len(), end);
+        prop_assert_eq!(tree.try_push([0; 32]).is_err(), end == u64::MAX);
+        let end = tree.len();
+        for s in size..=end {
+            let root = tree.root_at(s).unwrap();
+            for i in size..s {
+                let p = tree.inclusion_proof(i, s).unwrap();
+                prop_assert!(verify_inclusion(&tree.leaf(i).unwrap(), i, s, &p, &root));
+            }
+            for old in size..=s {
+                let p = tree.consistency_proof(old, s).unwrap();
+                let old_root = tree.root_at(old).unwrap();
+                prop_assert!(verify_consistency(old, s, &old_root, &root, &p));
+            }
+        }
+        if size > 0 {
+            prop_assert_eq!(tree.root_at(size - 1), None);
+            prop_assert_eq!(tree.leaf(size - 1), None);
+            prop_assert_eq!(tree.inclusion_proof(size - 1, end), None);
+            prop_assert_eq!(tree.consistency_proof(size - 1, end), None);
+            prop_assert_eq!(tree.frontier(size - 1), None);
+        }
     }
 }
