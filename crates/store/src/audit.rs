@@ -15,6 +15,9 @@ use sqlx::AnyConnection;
 use trygg_crypto::DataKey;
 use trygg_domain::{AuditEvent, Outcome};
 
+mod disposal;
+pub use disposal::{Disposal, DisposalRecord};
+
 /// What the leaf hashes: the entry's id, the event, and the sealed details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,10 +234,17 @@ impl AuditLog {
         )
         .fetch_all(&store.pool)
         .await?;
-        let mut tree = trygg_audit::Tree::new();
-        for (expected, row) in rows.iter().enumerate() {
+        // After a disposal the tree starts from its frontier.
+        let mut tree = match store.audit_disposals().await?.pop() {
+            Some(d) => trygg_audit::Tree::from_frontier(d.size, &d.frontier)
+                .ok_or_else(|| disposal::bad_frontier(d.size))?,
+            None => trygg_audit::Tree::new(),
+        };
+        let first = tree.len();
+        for (i, row) in rows.iter().enumerate() {
+            let expected = first + i as u64;
             let seq: i64 = row.try_get("seq")?;
-            if usize::try_from(seq).ok() != Some(expected) {
+            if u64::try_from(seq).ok() != Some(expected) {
                 return Err(StoreError::Corrupt(format!(
                     "the audit log has entry {seq} where {expected} should be; run `trygg audit verify`"
                 )));
@@ -408,7 +418,17 @@ impl Store {
             }
         }
         drop(notes);
-        let mut verifier = trygg_audit::Verifier::new(trygg_audit::SignedHead::from(&kept), signed);
+        // After a disposal, verification starts from the disposed entries'
+        // frontier, which must give the signed head kept at that size.
+        let kept = trygg_audit::SignedHead::from(&kept);
+        let mut verifier = match self.audit_disposals().await?.pop() {
+            Some(d) => {
+                let frontier = trygg_audit::verify::Frontier::from_hashes(d.size, d.frontier)
+                    .ok_or_else(|| disposal::bad_frontier(d.size))?;
+                trygg_audit::Verifier::resume_from(frontier, kept, signed)
+            }
+            None => trygg_audit::Verifier::new(kept, signed),
+        };
         if let Some(finding) = verifier.finding() {
             return Ok(finding);
         }

@@ -22,7 +22,7 @@ mod record;
 mod review;
 mod seal;
 
-pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, StoredEntry};
+pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, Disposal, DisposalRecord, StoredEntry};
 pub use auth::{SessionRecord, StoredPasskey};
 pub use error::{Result, StoreError};
 pub use keys::KeyConfig;

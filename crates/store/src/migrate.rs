@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_log_review.sql"),
         postgres: include_str!("../migrations/postgres/0007_log_review.sql"),
     },
+    Migration {
+        version: 8,
+        name: "audit_disposal",
+        sqlite: include_str!("../migrations/sqlite/0008_audit_disposal.sql"),
+        postgres: include_str!("../migrations/postgres/0008_audit_disposal.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

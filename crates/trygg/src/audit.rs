@@ -38,6 +38,16 @@ pub enum AuditCmd {
         #[arg(long)]
         key: Option<PathBuf>,
     },
+    /// Remove the entries older than the retention period
+    /// (`audit_retention_years`). Only whole checkpoint intervals go; what
+    /// remains of them is the tree's frontier and the signed checkpoint at
+    /// the boundary, so the rest of the log still verifies. The disposal is
+    /// itself logged. Keep a checkpoint newer than the boundary.
+    Dispose {
+        /// Show what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check a proof bundle a person downloaded (`/my-log/proof`): the
     /// checkpoint's signature and every entry's inclusion in the tree it
     /// signs. Exits 1 if it does not verify. With `--key` it needs no
@@ -103,6 +113,17 @@ fn verify_proof(path: &PathBuf, key: &trygg_audit::VerifyingKey) -> anyhow::Resu
     }
 }
 
+/// The moment before which entries may be disposed of: `years` calendar
+/// years before `now` (29 February falls back to 28 February).
+pub fn retention_cutoff(now: time::OffsetDateTime, years: u32) -> time::OffsetDateTime {
+    let years = i32::try_from(years).unwrap_or(i32::MAX);
+    let year = now.year().saturating_sub(years);
+    let date = time::Date::from_calendar_date(year, now.month(), now.day())
+        .or_else(|_| time::Date::from_calendar_date(year, now.month(), 28))
+        .unwrap_or(time::Date::MIN);
+    now.replace_date(date)
+}
+
 /// Runs an audit command.
 pub async fn run(
     command: AuditCmd,
@@ -142,13 +163,65 @@ pub async fn run(
             };
             let finding = store.verify_audit(&read(&checkpoint)?, &key).await?;
             println!("{finding}");
-            if matches!(finding, AuditFinding::Intact { .. }) {
+            // A disposal may only have removed entries older than the
+            // retention period: its checkpoint's signed time says how old.
+            let cutoff = retention_cutoff(store.clock().now(), global.audit_retention_years);
+            let mut premature = false;
+            for d in store.audit_disposals().await? {
+                match key.verify(&d.checkpoint) {
+                    Ok(c) if c.time <= cutoff => println!(
+                        "disposal on {} by {}: the first {} entries (signed {}), older than the retention period",
+                        d.at.date(),
+                        d.operator,
+                        d.size,
+                        c.time
+                    ),
+                    Ok(c) => {
+                        premature = true;
+                        println!(
+                            "disposal on {} by {}: the first {} entries were removed, but they were signed {}, within the retention period",
+                            d.at.date(),
+                            d.operator,
+                            d.size,
+                            c.time
+                        );
+                    }
+                    Err(e) => {
+                        premature = true;
+                        println!(
+                            "disposal at {}: its checkpoint does not verify: {e}",
+                            d.size
+                        );
+                    }
+                }
+            }
+            if matches!(finding, AuditFinding::Intact { .. }) && !premature {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             }
         }
         AuditCmd::VerifyProof { proof, .. } => verify_proof(&proof, &log.verifying_key())?,
+        AuditCmd::Dispose { dry_run } => {
+            let years = global.audit_retention_years;
+            anyhow::ensure!(years >= 1, "AU003 audit_retention_years must be at least 1");
+            let cutoff = retention_cutoff(store.clock().now(), years);
+            match log.dispose(cutoff, "cli", dry_run).await? {
+                None => println!(
+                    "Nothing to dispose of: no whole checkpoint interval was recorded before {cutoff}."
+                ),
+                Some(d) if dry_run => println!(
+                    "Would dispose of {} entries recorded before {cutoff} (the first {} of the log).",
+                    d.removed, d.size
+                ),
+                Some(d) => println!(
+                    "Disposed of {} entries recorded before {cutoff} (the first {} of the log). \
+                     Checkpoints kept from before now cover disposed entries: keep this one:\n{}",
+                    d.removed, d.size, d.checkpoint
+                ),
+            }
+            ExitCode::SUCCESS
+        }
     };
     store.close().await;
     Ok(code)

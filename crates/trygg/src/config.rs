@@ -343,6 +343,8 @@ settings! {
             "Log filter: a level (error, warn, info, debug, trace) or per-module directives (trygg_store=debug,info).";
         log_format: LogFormat = "human", env "TRYGG_LOG_FORMAT",
             "Log format: human or json.";
+        audit_retention_years: u32 = "5", env "TRYGG_AUDIT_RETENTION_YEARS",
+            "Years audit log entries are kept; `trygg audit dispose` removes older ones (at least 1).";
     }
 }
 

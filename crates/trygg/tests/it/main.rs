@@ -30,6 +30,7 @@ mod passkey;
 mod permissions;
 mod proofs;
 mod record;
+mod retention;
 mod review;
 mod server;
 mod storage;
