@@ -47,7 +47,7 @@ pub(super) fn frontier_bytes(hashes: &[trygg_audit::Hash]) -> Vec<u8> {
 }
 
 pub(super) fn frontier_hashes(bytes: &[u8]) -> Result<Vec<trygg_audit::Hash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(StoreError::Corrupt("audit disposal frontier".into()));
     }
     bytes

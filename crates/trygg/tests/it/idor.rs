@@ -545,39 +545,113 @@ on_both_backends! {
 /// Routes outside the matrix that read or change personal data, and the
 /// test that checks their audit entries.
 const AUDITED_ELSEWHERE: &[(&str, &str)] = &[
-    ("/permissions/{unit}", "permissions.rs: a_unit_manager_grants_and_removes_and_it_applies_on_the_next_request"),
-    ("/permissions/{unit}/roles", "permissions.rs: a_unit_manager_grants_and_removes_and_it_applies_on_the_next_request"),
-    ("/permissions/{unit}/roles/end", "permissions.rs: nobody_grants_more_than_they_hold"),
-    ("/permissions/{unit}/roles/review", "permissions.rs: nobody_grants_more_than_they_hold"),
-    ("/permissions/{unit}/care", "permissions.rs: nobody_grants_more_than_they_hold"),
-    ("/permissions/{unit}/care/end", "permissions.rs: nobody_grants_more_than_they_hold"),
-    ("/permissions/{unit}/care/review", "permissions.rs: nobody_grants_more_than_they_hold"),
-    ("/follow-up", "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager"),
-    ("/follow-up/{id}", "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager"),
-    ("/api/emergency-follow-ups", "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager"),
-    ("/api/emergency-follow-ups/{id}", "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager"),
-    ("/my-log", "audit.rs: a_person_sees_which_units_looked_at_their_data"),
-    ("/my-log/proof", "proofs.rs: a_person_downloads_a_proof_that_anyone_can_check"),
-    ("/log-review/{unit}", "review.rs: a_review_is_recorded_followed_up_and_sealed"),
-    ("/log-review/{unit}/reviews", "review.rs: a_review_is_recorded_followed_up_and_sealed"),
-    ("/log-review/{unit}/reviews/{id}/close", "review.rs: a_review_is_recorded_followed_up_and_sealed"),
-    ("/api/log-review/{unit}", "review.rs: a_unit_manager_reviews_her_units_log_with_flags_and_samples"),
-    ("/api/log-review/{unit}/fhir", "review.rs: the_fhir_export_is_a_bundle_of_audit_events_that_names_nobody"),
+    (
+        "/permissions/{unit}",
+        "permissions.rs: a_unit_manager_grants_and_removes_and_it_applies_on_the_next_request",
+    ),
+    (
+        "/permissions/{unit}/roles",
+        "permissions.rs: a_unit_manager_grants_and_removes_and_it_applies_on_the_next_request",
+    ),
+    (
+        "/permissions/{unit}/roles/end",
+        "permissions.rs: nobody_grants_more_than_they_hold",
+    ),
+    (
+        "/permissions/{unit}/roles/review",
+        "permissions.rs: nobody_grants_more_than_they_hold",
+    ),
+    (
+        "/permissions/{unit}/care",
+        "permissions.rs: nobody_grants_more_than_they_hold",
+    ),
+    (
+        "/permissions/{unit}/care/end",
+        "permissions.rs: nobody_grants_more_than_they_hold",
+    ),
+    (
+        "/permissions/{unit}/care/review",
+        "permissions.rs: nobody_grants_more_than_they_hold",
+    ),
+    (
+        "/follow-up",
+        "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager",
+    ),
+    (
+        "/follow-up/{id}",
+        "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager",
+    ),
+    (
+        "/api/emergency-follow-ups",
+        "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager",
+    ),
+    (
+        "/api/emergency-follow-ups/{id}",
+        "permissions.rs: emergency_access_is_followed_up_by_the_staff_members_manager",
+    ),
+    (
+        "/my-log",
+        "audit.rs: a_person_sees_which_units_looked_at_their_data",
+    ),
+    (
+        "/my-log/proof",
+        "proofs.rs: a_person_downloads_a_proof_that_anyone_can_check",
+    ),
+    (
+        "/log-review/{unit}",
+        "review.rs: a_review_is_recorded_followed_up_and_sealed",
+    ),
+    (
+        "/log-review/{unit}/reviews",
+        "review.rs: a_review_is_recorded_followed_up_and_sealed",
+    ),
+    (
+        "/log-review/{unit}/reviews/{id}/close",
+        "review.rs: a_review_is_recorded_followed_up_and_sealed",
+    ),
+    (
+        "/api/log-review/{unit}",
+        "review.rs: a_unit_manager_reviews_her_units_log_with_flags_and_samples",
+    ),
+    (
+        "/api/log-review/{unit}/fhir",
+        "review.rs: the_fhir_export_is_a_bundle_of_audit_events_that_names_nobody",
+    ),
 ];
 
 /// Routes that touch no one's personal data (or only the logged-in user's
 /// own name and login details), so they leave no audit entry.
 const NOT_PERSONAL: &[&str] = &[
-    "/healthz", "/readyz", "/", "/login", "/login/start", "/login/bootstrap", "/logout",
-    "/account/security", "/static/trygg.css", "/static/bankid.js", "/static/passkey.js",
-    "/login/bankid", "/login/bankid/qr", "/login/bankid/status", "/login/bankid/cancel",
-    "/login/oidc/callback", "/account/passkeys/register/start", "/account/passkeys/register/finish",
-    "/login/passkey/start", "/login/passkey/finish", "/account/totp/enroll", "/account/totp/confirm",
+    "/healthz",
+    "/readyz",
+    "/",
+    "/login",
+    "/login/start",
+    "/login/bootstrap",
+    "/logout",
+    "/account/security",
+    "/static/trygg.css",
+    "/static/bankid.js",
+    "/static/passkey.js",
+    "/login/bankid",
+    "/login/bankid/qr",
+    "/login/bankid/status",
+    "/login/bankid/cancel",
+    "/login/oidc/callback",
+    "/account/passkeys/register/start",
+    "/account/passkeys/register/finish",
+    "/login/passkey/start",
+    "/login/passkey/finish",
+    "/account/totp/enroll",
+    "/account/totp/confirm",
     "/account/step-up/totp",
     // Lists of units, not of people.
-    "/permissions", "/log-review",
+    "/permissions",
+    "/log-review",
     // A checkpoint is a size, a hash and a time.
-    "/audit/checkpoint", "/audit/key", "/audit/consistency",
+    "/audit/checkpoint",
+    "/audit/key",
+    "/audit/consistency",
 ];
 
 /// Every route of the router is classified for the audit log: in the
@@ -596,17 +670,30 @@ fn every_route_is_classified_for_the_audit_log() {
         for (route, _) in route_calls(&source) {
             seen += 1;
             let in_matrix = (file == "record.rs" || file == "care.rs")
-                && (ROUTES.iter().any(|(_, _, p, _, _)| p.split('?').next().unwrap() == route)
+                && (ROUTES
+                    .iter()
+                    .any(|(_, _, p, _, _)| p.split('?').next().unwrap() == route)
                     || LIST_ROUTES.iter().any(|(_, p)| *p == route));
             let elsewhere = AUDITED_ELSEWHERE.iter().find(|(p, _)| *p == route);
             let not_personal = NOT_PERSONAL.contains(&route.as_str());
-            let kinds = usize::from(in_matrix) + usize::from(elsewhere.is_some()) + usize::from(not_personal);
-            assert_eq!(kinds, 1, "{file}: {route} must be classified exactly once for the audit log");
+            let kinds = usize::from(in_matrix)
+                + usize::from(elsewhere.is_some())
+                + usize::from(not_personal);
+            assert_eq!(
+                kinds, 1,
+                "{file}: {route} must be classified exactly once for the audit log"
+            );
             if let Some((_, test)) = elsewhere {
                 let (test_file, name) = test.split_once(": ").unwrap();
                 let text = std::fs::read_to_string(tests.join(test_file)).unwrap();
-                assert!(text.contains(&format!("fn {name}(")), "{route}: no test {test}");
-                assert!(text.contains("unsafe_audit_entries_of_request"), "{test_file} checks no audit entries");
+                assert!(
+                    text.contains(&format!("fn {name}(")),
+                    "{route}: no test {test}"
+                );
+                assert!(
+                    text.contains("unsafe_audit_entries_of_request"),
+                    "{test_file} checks no audit entries"
+                );
             }
         }
     }

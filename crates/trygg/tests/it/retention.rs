@@ -32,7 +32,7 @@ on_both_backends! {
         // Four batches of ten, each integrated under its own checkpoint: two
         // long before the retention period, two within it. (The command line
         // runs on the real clock, so "within" is relative to now.)
-        let now = OffsetDateTime::now_utc();
+        let now = trygg_domain::Clock::now(&trygg::clock::SystemClock);
         let batches = [
             time::macros::datetime!(2001-03-01 10:00 UTC),
             time::macros::datetime!(2002-06-01 10:00 UTC),
