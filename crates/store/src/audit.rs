@@ -7,11 +7,14 @@
 //! columns beside it exist for searching; verification checks that they
 //! agree with the body.
 
-use crate::{Result, Store, StoreError, ms};
+use crate::{Backend, Result, Store, StoreError, ms};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AnyPool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, oneshot};
 use trygg_crypto::DataKey;
 use trygg_domain::{AuditEvent, Outcome};
 
@@ -49,6 +52,211 @@ fn outcome_str(o: Outcome) -> &'static str {
     }
 }
 
+/// Rows per statement when many are written at once, largest first: a
+/// group is written with as few statements as these sizes allow (each
+/// statement costs a round trip to the database's worker or server).
+const ROWS_PER_STATEMENT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// Most bytes of values in one multi-row statement, by backend. sqlx 0.9.0
+/// no longer sets `TCP_NODELAY`, and a PostgreSQL message over about 16 KiB
+/// then waits some 40 ms for a delayed acknowledgement
+/// (<https://github.com/transact-rs/sqlx/issues/4335>); below it, the
+/// statements stay fast.
+fn statement_bytes(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => usize::MAX,
+        Backend::Postgres => 10_000,
+    }
+}
+
+/// `rows` parenthesised groups of `columns` numbered placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The multi-row statements, one per size in [`ROWS_PER_STATEMENT`]. Their
+/// text is made once from the constants here, never from input.
+///
+/// Integration finds each entry by its id, and refuses one already numbered
+/// by `leaf_hash IS NULL` (set together with `seq`): a condition on `seq`
+/// would lead SQLite (3.51) to look the pending entries up through the
+/// unique index on `seq` and compare each with every row of the `VALUES`.
+struct Statements {
+    insert: [String; ROWS_PER_STATEMENT.len()],
+    integrate: [String; ROWS_PER_STATEMENT.len()],
+}
+
+static STATEMENTS: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(|| Statements {
+    insert: ROWS_PER_STATEMENT.map(|n| {
+        let values = placeholders(n, 14);
+        format!(
+            "INSERT INTO audit_entries (id, tenant_id, at, person_id, actor, action, unit_id, \
+             outcome, ground, method, loa, request_id, details, body) VALUES {values}"
+        )
+    }),
+    integrate: ROWS_PER_STATEMENT.map(|n| {
+        let values = placeholders(n, 3);
+        format!(
+            "UPDATE audit_entries SET seq = v.column2, leaf_hash = v.column3 \
+             FROM (VALUES {values}) AS v \
+             WHERE audit_entries.id = v.column1 AND audit_entries.leaf_hash IS NULL"
+        )
+    }),
+});
+
+/// Splits `items` into runs of the sizes in [`ROWS_PER_STATEMENT`], each
+/// with the index of its size: the largest that fits, and whose values come
+/// to at most `budget` bytes (by `bytes`) unless it is a single row.
+fn runs<T>(
+    mut items: &[T],
+    bytes: impl Fn(&T) -> usize,
+    budget: usize,
+) -> impl Iterator<Item = (usize, &[T])> {
+    std::iter::from_fn(move || {
+        let size = ROWS_PER_STATEMENT.iter().position(|&n| {
+            items
+                .get(..n)
+                .is_some_and(|run| n == 1 || run.iter().map(&bytes).sum::<usize>() <= budget)
+        })?;
+        let (run, rest) = items.split_at(ROWS_PER_STATEMENT.get(size).copied()?);
+        items = rest;
+        Some((size, run))
+    })
+}
+
+/// An entry ready to be inserted: its columns and its canonical body.
+struct NewEntry {
+    id: String,
+    tenant: Option<String>,
+    at: i64,
+    person: Option<String>,
+    actor: String,
+    action: String,
+    unit: Option<String>,
+    outcome: &'static str,
+    ground: String,
+    method: Option<String>,
+    loa: Option<String>,
+    request_id: Option<String>,
+    details: Option<Vec<u8>>,
+    body: Vec<u8>,
+}
+
+impl NewEntry {
+    /// The entry `id` for `event`, with `details` sealed under `key` if given.
+    fn new(id: uuid::Uuid, event: &AuditEvent, details: Option<(&DataKey, &str)>) -> Result<Self> {
+        let sealed = match details {
+            Some((key, text)) => {
+                Some(key.seal_str(text, format!("audit_entries/{id}/details").as_bytes())?)
+            }
+            None => None,
+        };
+        let entry = StoredEntry {
+            id,
+            event: event.clone(),
+            details: sealed.as_ref().map(|s| STANDARD.encode(s)),
+        };
+        let body = entry.body()?;
+        Ok(Self {
+            id: id.to_string(),
+            tenant: event.tenant.map(|t| t.to_string()),
+            at: ms(event.at),
+            person: event.person.map(|p| p.to_string()),
+            actor: event.actor.0.clone(),
+            action: event.action.clone(),
+            unit: event.unit.map(|u| u.to_string()),
+            outcome: outcome_str(event.outcome),
+            ground: event.ground.clone(),
+            method: event.method.map(|m| m.as_str().to_owned()),
+            loa: event.loa.map(|l| l.as_str().to_owned()),
+            request_id: event.request_id.clone(),
+            details: sealed,
+            body,
+        })
+    }
+
+    async fn insert(&self, conn: &mut AnyConnection) -> Result<()> {
+        self.bind(sqlx::query(
+            "INSERT INTO audit_entries (id, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, \
+             method, loa, request_id, details, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        ))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts `entries` with as few statements as [`ROWS_PER_STATEMENT`] allow.
+    async fn insert_all(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        entries: &[&NewEntry],
+    ) -> Result<()> {
+        for (size, run) in runs(entries, |e| e.bytes(), statement_bytes(backend)) {
+            let sql = STATEMENTS
+                .insert
+                .get(size)
+                .ok_or_else(|| StoreError::Corrupt("audit statement size".into()))?;
+            let mut query = sqlx::query(sql.as_str());
+            for entry in run {
+                query = entry.bind(query);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// About how many bytes its values take in a statement.
+    fn bytes(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.id.len()
+            + text(&self.tenant)
+            + 8
+            + text(&self.person)
+            + self.actor.len()
+            + self.action.len()
+            + text(&self.unit)
+            + self.outcome.len()
+            + self.ground.len()
+            + text(&self.method)
+            + text(&self.loa)
+            + text(&self.request_id)
+            + self.details.as_ref().map_or(0, Vec::len)
+            + self.body.len()
+            // Each value's length and format in the message.
+            + 14 * 6
+    }
+
+    /// Binds the entry's 14 columns to the next placeholders of `query`.
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        query
+            .bind(self.id.as_str())
+            .bind(self.tenant.as_deref())
+            .bind(self.at)
+            .bind(self.person.as_deref())
+            .bind(self.actor.as_str())
+            .bind(self.action.as_str())
+            .bind(self.unit.as_deref())
+            .bind(self.outcome)
+            .bind(self.ground.as_str())
+            .bind(self.method.as_deref())
+            .bind(self.loa.as_deref())
+            .bind(self.request_id.as_deref())
+            .bind(self.details.as_deref())
+            .bind(self.body.as_slice())
+    }
+}
+
 /// Appends `event` on `conn` (a transaction's or the pool's connection),
 /// with `details` sealed under `key` if given.
 pub(crate) async fn append(
@@ -57,38 +265,194 @@ pub(crate) async fn append(
     event: &AuditEvent,
     details: Option<(&DataKey, &str)>,
 ) -> Result<()> {
-    let sealed = match details {
-        Some((key, text)) => {
-            Some(key.seal_str(text, format!("audit_entries/{id}/details").as_bytes())?)
+    NewEntry::new(id, event, details)?.insert(conn).await
+}
+
+/// Most entries one group commit writes.
+const GROUP_MAX: usize = 512;
+/// Most entries waiting for the writer; further callers wait for room.
+const GROUP_QUEUE: usize = 2 * GROUP_MAX;
+
+/// Where the writer says whether an entry's transaction committed.
+type Done = oneshot::Sender<Result<(), Arc<StoreError>>>;
+
+/// What the writer task receives.
+// Nearly every job is an entry: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    /// An entry, and where to say whether its transaction committed.
+    Append(NewEntry, Done),
+    /// Stop: commit what came before, refuse what comes after, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+/// Group commit of the stand-alone appends (a read's entry, a refusal's):
+/// one writer task per store takes every entry waiting in a bounded queue
+/// (at most [`GROUP_MAX`]), inserts them in one transaction, and releases
+/// each caller once that transaction has committed — or fails every one of
+/// them if it did not. A lone entry is written at once, on its own, as
+/// before: nothing ever waits for a timer. Concurrent entries share one
+/// commit (one fsync) because they arrive while the previous one is being
+/// written. The task ends when the store is closed or its last clone
+/// dropped, after the groups under way have committed.
+#[derive(Clone)]
+pub(crate) struct Appender {
+    queue: mpsc::Sender<Job>,
+    /// Transactions (groups) written so far.
+    groups: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("waiting", &(GROUP_QUEUE - self.queue.capacity()))
+            .finish()
+    }
+}
+
+/// The error every caller sees when the store is closed (as the pool says).
+fn closed() -> StoreError {
+    StoreError::Database(sqlx::Error::PoolClosed)
+}
+
+/// A group commit's failure, as each of its callers sees it.
+#[derive(Debug, thiserror::Error)]
+#[error("the group of audit entries holding this one was not committed: {0}")]
+struct GroupFailed(#[source] Arc<StoreError>);
+
+impl Appender {
+    /// Starts the writer task on the current runtime.
+    pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> Self {
+        let (queue, jobs) = mpsc::channel(GROUP_QUEUE);
+        let groups = Arc::new(AtomicU64::new(0));
+        tokio::spawn(write_groups(pool, backend, jobs, groups.clone()));
+        Self { queue, groups }
+    }
+
+    /// Appends `entry`; returns once the transaction holding it committed.
+    async fn append(&self, entry: NewEntry) -> Result<()> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Job::Append(entry, done))
+            .await
+            .map_err(|_| closed())?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(match e.as_ref() {
+                StoreError::Database(sqlx::Error::PoolClosed) => closed(),
+                _ => StoreError::Database(sqlx::Error::Io(std::io::Error::other(GroupFailed(e)))),
+            }),
+            // The writer is gone (its runtime ended) without an answer.
+            Err(_) => Err(closed()),
         }
-        None => None,
+    }
+
+    /// Commits every entry queued before this call, refuses later ones, and
+    /// ends the writer task.
+    pub(crate) async fn close(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.queue.send(Job::Close(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+/// How many groups may be committing at once: one on SQLite (it has one
+/// writer at a time anyway); on PostgreSQL, whose commits overlap, half the
+/// pool, so that the requests' own queries still get a connection.
+fn parallel_groups(pool: &AnyPool, backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => (pool.options().get_max_connections() as usize / 2).max(1),
+    }
+}
+
+/// The writer task: takes the waiting entries as a group (at most
+/// [`GROUP_MAX`]) and commits it in one transaction, while at most
+/// [`parallel_groups`] groups are committing.
+async fn write_groups(
+    pool: AnyPool,
+    backend: Backend,
+    mut jobs: mpsc::Receiver<Job>,
+    groups: Arc<AtomicU64>,
+) {
+    let parallel = parallel_groups(&pool, backend);
+    let mut committing = tokio::task::JoinSet::new();
+    let mut received = Vec::with_capacity(GROUP_MAX);
+    let mut closing = None;
+    while closing.is_none() {
+        if committing.len() >= parallel {
+            committing.join_next().await;
+            continue;
+        }
+        let n = if committing.is_empty() {
+            jobs.recv_many(&mut received, GROUP_MAX).await
+        } else {
+            // `recv_many` is cancel safe: nothing is lost if a commit ends first.
+            tokio::select! {
+                n = jobs.recv_many(&mut received, GROUP_MAX) => n,
+                _ = committing.join_next() => continue,
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        let mut group = Vec::with_capacity(received.len());
+        for job in received.drain(..) {
+            match job {
+                Job::Append(entry, done) if closing.is_none() => group.push((entry, done)),
+                Job::Append(_, done) => {
+                    let _ = done.send(Err(Arc::new(closed())));
+                }
+                Job::Close(done) => closing = Some(done),
+            }
+        }
+        if !group.is_empty() {
+            let (pool, groups) = (pool.clone(), groups.clone());
+            // A task of its own, so that a commit under way always finishes
+            // and answers, whatever happens to the callers.
+            committing.spawn(async move {
+                let result = write_group(&pool, backend, &group).await.map_err(Arc::new);
+                groups.fetch_add(1, Ordering::Relaxed);
+                for (_, done) in group {
+                    // A caller that gave up (its request was cancelled) no longer listens.
+                    let _ = done.send(result.clone());
+                }
+            });
+        }
+    }
+    // Closing (or every sender dropped): let the groups under way finish,
+    // then refuse whatever is still queued.
+    while committing.join_next().await.is_some() {}
+    jobs.close();
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Append(_, done) => {
+                let _ = done.send(Err(Arc::new(closed())));
+            }
+            Job::Close(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Inserts `group` in one transaction (a lone entry on its own, as before).
+async fn write_group(pool: &AnyPool, backend: Backend, group: &[(NewEntry, Done)]) -> Result<()> {
+    if let [(entry, _)] = group {
+        let mut conn = pool.acquire().await?;
+        return entry.insert(&mut conn).await;
+    }
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
     };
-    let entry = StoredEntry {
-        id,
-        event: event.clone(),
-        details: sealed.as_ref().map(|s| STANDARD.encode(s)),
-    };
-    let body = entry.body()?;
-    sqlx::query(
-        "INSERT INTO audit_entries (id, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, \
-         method, loa, request_id, details, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(id.to_string())
-    .bind(event.tenant.map(|t| t.to_string()))
-    .bind(ms(event.at))
-    .bind(event.person.map(|p| p.to_string()))
-    .bind(event.actor.0.clone())
-    .bind(event.action.clone())
-    .bind(event.unit.map(|u| u.to_string()))
-    .bind(outcome_str(event.outcome))
-    .bind(event.ground.clone())
-    .bind(event.method.map(|m| m.as_str().to_owned()))
-    .bind(event.loa.map(|l| l.as_str().to_owned()))
-    .bind(event.request_id.clone())
-    .bind(sealed)
-    .bind(body)
-    .execute(&mut *conn)
-    .await?;
+    let entries: Vec<&NewEntry> = group.iter().map(|(entry, _)| entry).collect();
+    NewEntry::insert_all(&mut tx, backend, &entries).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -99,9 +463,28 @@ impl Store {
 
     /// Appends one event on its own (a read's or a denial's entry): durable
     /// when this returns, before the response leaves.
+    ///
+    /// Concurrent calls share one transaction (group commit, see
+    /// [`Appender`]); each returns only after that transaction committed, and
+    /// fails if it did not.
     pub async fn record_event(&self, event: &AuditEvent) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        append(&mut conn, self.audit_id(), event, None).await
+        let entry = NewEntry::new(self.audit_id(), event, None)?;
+        self.appender.append(entry).await
+    }
+
+    /// How many transactions the stand-alone appends ([`Store::record_event`])
+    /// have been written in since the store was opened: with the number of
+    /// entries, the mean size of a group commit.
+    pub fn audit_group_commits(&self) -> u64 {
+        self.appender.groups.load(Ordering::Relaxed)
+    }
+
+    /// The store's own connection pool, for the benchmarks' baselines
+    /// (`benches/audit_appends.rs`: plain inserts with exactly Trygg's
+    /// connection settings). Not for use outside this crate's benchmarks.
+    #[doc(hidden)]
+    pub fn pool_for_benchmarks(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Appends the entry for using `grant` now (a read, or a find), on its own.
@@ -281,34 +664,48 @@ impl AuditLog {
     pub async fn integrate(&self) -> Result<Option<String>> {
         use sqlx::Row as _;
         let mut tree = self.tree.lock().await;
-        let mut tx = self.store.begin().await?;
+        // Read and hash before taking the write lock (SQLite has one, which
+        // the appends wait for); an entry committed meanwhile waits for the
+        // next round, as one committed just after the read would.
         let pending = sqlx::query(
             "SELECT id, body FROM audit_entries WHERE seq IS NULL ORDER BY id LIMIT $1",
         )
         .bind(INTEGRATE_BATCH)
-        .fetch_all(&mut *tx.tx)
+        .fetch_all(&self.store.pool)
         .await?;
         if pending.is_empty() {
             return Ok(None);
         }
         let start = tree.len();
-        let mut leaves = Vec::with_capacity(pending.len());
+        let mut numbered = Vec::with_capacity(pending.len());
         for (i, row) in pending.iter().enumerate() {
             let id: String = row.try_get("id")?;
             let body: Vec<u8> = row.try_get("body")?;
-            let leaf = trygg_audit::merkle::leaf_hash(&body);
             let seq = i64::try_from(start + i as u64)
                 .map_err(|_| StoreError::Corrupt("audit log too large".into()))?;
-            sqlx::query(
-                "UPDATE audit_entries SET seq = $1, leaf_hash = $2 WHERE id = $3 AND seq IS NULL",
-            )
-            .bind(seq)
-            .bind(leaf.to_vec())
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-            leaves.push(leaf);
+            numbered.push((id, seq, trygg_audit::merkle::leaf_hash(&body)));
         }
+        drop(pending);
+        let mut tx = self.store.begin().await?;
+        let budget = statement_bytes(self.store.backend);
+        for (size, run) in runs(&numbered, |(id, _, _)| id.len() + 40, budget) {
+            let sql = STATEMENTS
+                .integrate
+                .get(size)
+                .ok_or_else(|| StoreError::Corrupt("audit statement size".into()))?;
+            let mut query = sqlx::query(sql.as_str());
+            for (id, seq, leaf) in run {
+                query = query.bind(id.as_str()).bind(*seq).bind(leaf.as_slice());
+            }
+            let done = query.execute(&mut *tx.tx).await?.rows_affected();
+            if usize::try_from(done).ok() != Some(run.len()) {
+                // Another sequencer numbered some of them: nothing is changed.
+                return Err(StoreError::Corrupt(
+                    "audit entries were integrated by someone else at the same time".into(),
+                ));
+            }
+        }
+        let leaves: Vec<_> = numbered.iter().map(|(_, _, leaf)| *leaf).collect();
         // The new head, on a copy until the transaction has committed.
         let mut next = tree.clone();
         for leaf in &leaves {
@@ -460,5 +857,37 @@ impl Store {
             }
         }
         Ok(verifier.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_written_with_few_statements_in_order() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        let items: Vec<usize> = (0..131).collect();
+        let split: Vec<(usize, &[usize])> = runs(&items, |_| 1, usize::MAX).collect();
+        let sizes: Vec<usize> = split.iter().map(|(_, run)| run.len()).collect();
+        assert_eq!(sizes, [64, 64, 2, 1]);
+        assert!(
+            split
+                .iter()
+                .all(|(i, run)| ROWS_PER_STATEMENT[*i] == run.len())
+        );
+        let again: Vec<usize> = split
+            .iter()
+            .flat_map(|(_, run)| run.iter().copied())
+            .collect();
+        assert_eq!(again, items);
+        assert_eq!(runs::<usize>(&[], |_| 1, usize::MAX).count(), 0);
+        // A byte budget: runs of at most 1,000 bytes, and a larger item alone.
+        let mut sized = vec![100; 40];
+        sized[20] = 5000;
+        let sizes: Vec<usize> = runs(&sized, |&b| b, 1000)
+            .map(|(_, run)| run.len())
+            .collect();
+        assert_eq!(sizes, [8, 8, 4, 1, 8, 8, 2, 1]);
     }
 }

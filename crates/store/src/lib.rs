@@ -123,6 +123,7 @@ pub struct Store {
     backend: Backend,
     keys: Arc<KeyService>,
     clock: Arc<dyn Clock>,
+    appender: audit::Appender,
 }
 
 pub(crate) fn ms(t: OffsetDateTime) -> i64 {
@@ -141,11 +142,13 @@ impl Store {
         let (pool, backend) = connect(&options.database, options.max_connections).await?;
         migrate::run(&pool, backend, ms(clock.now())).await?;
         let keys = KeyService::init(&pool, options.keys, ms(clock.now())).await?;
+        let appender = audit::Appender::spawn(pool.clone(), backend);
         Ok(Self {
             pool,
             backend,
             keys: Arc::new(keys),
             clock,
+            appender,
         })
     }
 
@@ -193,8 +196,11 @@ impl Store {
         Ok(Tx { tx, store: self })
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Commits the audit entries already queued (their callers are
+    /// released), refuses later ones, then closes the pool, waiting for
+    /// connections to be returned.
     pub async fn close(&self) {
+        self.appender.close().await;
         self.pool.close().await;
     }
 

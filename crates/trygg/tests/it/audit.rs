@@ -255,3 +255,77 @@ async fn the_command_line_exports_checkpoints_and_verifies_the_log() {
         stdout(&out)
     );
 }
+
+on_both_backends! {
+    async fn concurrent_entries_are_committed_together_each_exactly_once(backend) {
+        use sqlx::Row as _;
+        use std::collections::{BTreeMap, BTreeSet};
+        let (db, store, clock) = store(backend).await;
+        let t = tenant(&store, "212000-9994").await.id;
+        let mut tx = store.begin().await.unwrap();
+        let p = tx.add_person(t, &person("Elsa", "Ek", pnr(date!(1931 - 03 - 03), 981)), false).await.unwrap();
+        tx.commit().await.unwrap();
+        let spawn = |n: usize, tenant: TenantId| {
+            let (store, event) = (store.clone(), event(&clock, tenant, p, n));
+            tokio::spawn(async move { (n, store.record_event(&event).await) })
+        };
+        let mut acknowledged = BTreeSet::new();
+        // 200 at once: each returns once its entry is committed.
+        let calls: Vec<_> = (0..200).map(|n| spawn(n, t)).collect();
+        for call in calls {
+            let (n, result) = call.await.unwrap();
+            result.unwrap_or_else(|e| panic!("entry {n}: {e}"));
+            acknowledged.insert(n);
+        }
+        for n in 0..200 {
+            assert_eq!(store.unsafe_audit_entries_of_request(&format!("req-{n}")).await.unwrap().len(), 1, "entry {n}");
+        }
+        let log = trygg_store::AuditLog::open(&store).await.unwrap();
+        log.integrate().await.unwrap().unwrap();
+        assert_eq!(log.size().await, 200);
+
+        // An entry the database refuses (its tenant does not exist) fails, and
+        // so does every entry that shared its transaction: none is acknowledged
+        // without being stored, none is stored without being acknowledged.
+        let calls: Vec<_> = (200..260)
+            .map(|n| spawn(n, if n == 230 { TenantId::generate(&clock) } else { t }))
+            .collect();
+        for call in calls {
+            let (n, result) = call.await.unwrap();
+            match result {
+                Ok(()) => assert!(n != 230 && acknowledged.insert(n)),
+                Err(e) => assert!(n == 230 || e.to_string().contains("group"), "entry {n}: {e}"),
+            }
+        }
+
+        // The store is closed while 200 more are on their way: every caller
+        // gets an answer, and a true one. Those that come after are refused.
+        let mut calls: Vec<_> = (300..400).map(|n| spawn(n, t)).collect();
+        let closing = {
+            let store = store.clone();
+            tokio::spawn(async move { store.close().await })
+        };
+        calls.extend((400..500).map(|n| spawn(n, t)));
+        closing.await.unwrap();
+        calls.extend((500..550).map(|n| spawn(n, t)));
+        for call in calls {
+            let (n, result) = call.await.unwrap();
+            if result.is_ok() {
+                assert!(n < 500, "nothing is accepted after the close: {n}");
+                acknowledged.insert(n);
+            }
+        }
+        let raw = db.raw().await;
+        let mut stored = BTreeMap::<usize, usize>::new();
+        for row in sqlx::query("SELECT request_id FROM audit_entries").fetch_all(&raw).await.unwrap() {
+            let Some(rid) = row.try_get::<Option<String>, _>("request_id").unwrap() else { continue };
+            let Some(n) = rid.strip_prefix("req-") else { continue };
+            *stored.entry(n.parse().unwrap()).or_default() += 1;
+        }
+        raw.close().await;
+        for n in 0..550 {
+            let expected = usize::from(acknowledged.contains(&n));
+            assert_eq!(stored.get(&n).copied().unwrap_or(0), expected, "entry {n}: stored once if and only if acknowledged");
+        }
+    }
+}
