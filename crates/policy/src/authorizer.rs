@@ -1,7 +1,7 @@
 //! The one decision path: Cedar decides, this module turns the answer into a
 //! [`Grant`] or a [`Denial`].
 
-use crate::entities::{BuildError, ENVIRONMENTS, Vocabulary, environment, linked_units};
+use crate::entities::{Build, BuildError, ENVIRONMENTS, Vocabulary, environment, linked_units};
 use crate::{Grant, Via, reference};
 use cedar_policy::{
     ActionConstraint, Decision, Policy, PolicyId, PolicySet, PrincipalConstraint, RequestEnv,
@@ -293,11 +293,11 @@ impl Authorizer {
         facts: &PersonFacts,
         now: OffsetDateTime,
     ) -> Result<Grant, Denial> {
-        self.decide(principal, action, resource, facts, now, None)
+        self.decide(principal, action, resource, facts, now, Build::default())
     }
 
-    /// [`Self::authorize`], optionally checking the entities and the request
-    /// against the schema (tests).
+    /// [`Self::authorize`], the request built as `build` says (tests may
+    /// check it against the schema, or send Cedar all the facts).
     pub(crate) fn decide(
         &self,
         principal: &Principal,
@@ -305,7 +305,7 @@ impl Authorizer {
         resource: &Resource,
         facts: &PersonFacts,
         now: OffsetDateTime,
-        schema: Option<&Schema>,
+        build: Build<'_>,
     ) -> Result<Grant, Denial> {
         // Find and BeginEmergencyAccess concern the person, not a record.
         let (part, owner_unit) = match action {
@@ -319,7 +319,7 @@ impl Authorizer {
         };
         let (request, entities) = self
             .vocabulary
-            .request(principal, action, &record, facts, now, schema)
+            .request(principal, action, &record, facts, now, build)
             .map_err(|_| Denial::new(DenyReason::EvaluationError))?;
         let slice = self
             .slices
@@ -368,7 +368,17 @@ impl Authorizer {
         facts: &PersonFacts,
         now: OffsetDateTime,
     ) -> Result<Grant, Denial> {
-        self.decide(principal, action, resource, facts, now, Some(&self.schema))
+        self.decide(
+            principal,
+            action,
+            resource,
+            facts,
+            now,
+            Build {
+                schema: Some(&self.schema),
+                ..Build::default()
+            },
+        )
     }
 }
 
@@ -445,6 +455,7 @@ fn deny_reason(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entities::Sent;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
@@ -479,6 +490,91 @@ mod tests {
             .unwrap();
     }
 
+    /// Cedar's whole answer: the decision, the satisfied policies, the
+    /// policies in error.
+    fn answer(response: &cedar_policy::Response) -> (Decision, Vec<String>, Vec<String>) {
+        let diagnostics = response.diagnostics();
+        let ids = |ids: Vec<&PolicyId>| -> Vec<String> {
+            let mut ids: Vec<String> = ids.into_iter().map(ToString::to_string).collect();
+            ids.sort_unstable();
+            ids
+        };
+        (
+            response.decision(),
+            ids(diagnostics.reason().collect()),
+            ids(diagnostics
+                .errors()
+                .map(|e| match e {
+                    cedar_policy::AuthorizationError::PolicyEvaluationError(e) => e.policy_id(),
+                })
+                .collect()),
+        )
+    }
+
+    /// Sending Cedar only the facts a policy can read for the request
+    /// decides as sending all of them (see `Vocabulary::request`): for random
+    /// inputs, Cedar gives the same answer (decision, satisfied policies,
+    /// policies in error), with the request's slice and with the whole policy
+    /// set, and `authorize` the same grant or denial. The inputs' resources
+    /// are passed both as they are and normalised as `authorize` does.
+    #[test]
+    fn only_the_relevant_facts_decide() {
+        let authorizer = Authorizer::new().unwrap();
+        let config = Config {
+            failure_persistence: None,
+            ..Config::with_cases(10_000)
+        };
+        let filtered = std::cell::Cell::new(0usize);
+        let mut runner = TestRunner::new(config);
+        runner
+            .run(&crate::inputs::input(), |i| {
+                let build = |sent| {
+                    authorizer
+                        .vocabulary
+                        .request(
+                            &i.principal,
+                            i.action,
+                            &i.resource,
+                            &i.facts,
+                            i.now,
+                            Build { schema: None, sent },
+                        )
+                        .unwrap()
+                };
+                let (request, relevant) = build(Sent::Relevant);
+                let (_, all) = build(Sent::All);
+                if all
+                    .iter()
+                    .any(|e| !relevant.get(&e.uid()).is_some_and(|r| r.deep_eq(e)))
+                {
+                    filtered.set(filtered.get() + 1);
+                }
+                let slice = &authorizer.slices[environment(&i.principal.account, i.action)];
+                for policies in [&slice.policies, &authorizer.policies] {
+                    let cedar =
+                        |entities| authorizer.cedar.is_authorized(&request, policies, entities);
+                    prop_assert_eq!(answer(&cedar(&relevant)), answer(&cedar(&all)));
+                }
+                let decide = |sent| {
+                    authorizer.decide(
+                        &i.principal,
+                        i.action,
+                        &i.resource,
+                        &i.facts,
+                        i.now,
+                        Build { schema: None, sent },
+                    )
+                };
+                prop_assert_eq!(decide(Sent::Relevant), decide(Sent::All));
+                Ok(())
+            })
+            .unwrap();
+        // Most inputs have facts the policies cannot read, so the comparison
+        // means something.
+        eprintln!("{} of 10,000 inputs had facts left out", filtered.get());
+        assert!(filtered.get() > 5_000, "only {} filtered", filtered.get());
+    }
+
     /// Slicing and specialising change nothing: for random inputs, the
     /// request is in its slice's environment, and the slice gives Cedar's
     /// answer for the whole policy set as parsed (the same decision, the same
@@ -490,30 +586,19 @@ mod tests {
             failure_persistence: None,
             ..Config::with_cases(2_000)
         };
-        let answer = |response: &cedar_policy::Response| {
-            let diagnostics = response.diagnostics();
-            let ids = |ids: Vec<&PolicyId>| -> Vec<String> {
-                let mut ids: Vec<String> = ids.into_iter().map(ToString::to_string).collect();
-                ids.sort_unstable();
-                ids
-            };
-            (
-                response.decision(),
-                ids(diagnostics.reason().collect()),
-                ids(diagnostics
-                    .errors()
-                    .map(|e| match e {
-                        cedar_policy::AuthorizationError::PolicyEvaluationError(e) => e.policy_id(),
-                    })
-                    .collect()),
-            )
-        };
         let mut runner = TestRunner::new(config);
         runner
             .run(&crate::inputs::input(), |i| {
                 let (request, entities) = authorizer
                     .vocabulary
-                    .request(&i.principal, i.action, &i.resource, &i.facts, i.now, None)
+                    .request(
+                        &i.principal,
+                        i.action,
+                        &i.resource,
+                        &i.facts,
+                        i.now,
+                        Build::default(),
+                    )
                     .unwrap();
                 let slice = &authorizer.slices[environment(&i.principal.account, i.action)];
                 prop_assert!(in_environment(&request, slice.env.as_ref().unwrap()));

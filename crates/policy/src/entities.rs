@@ -5,7 +5,9 @@
 //! Two things are derived here rather than written in Cedar, because Cedar
 //! has neither quantifiers nor a clock: the staff member's care link (linked
 //! units and linked roles) and the emergency accesses in force at `now`.
-//! Everything else goes to Cedar as it came.
+//! Everything else goes to Cedar as it came, except that of the person's
+//! sets and grants only the members a policy can read for this request are
+//! sent (see [`Vocabulary::request`]).
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
@@ -176,6 +178,27 @@ pub(crate) fn linked_units(
         .collect()
 }
 
+/// Which of the person's facts go to Cedar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Only those a policy can read for the request (the decision path).
+    #[default]
+    Relevant,
+    /// All of them, as they came (tests compare the two).
+    #[cfg(test)]
+    All,
+}
+
+/// How a request is built: by default as on the decision path; tests may
+/// check it against the schema or send all the facts.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Build<'a> {
+    /// Check the entities and the request against this schema.
+    pub(crate) schema: Option<&'a cedar_policy::Schema>,
+    /// Which of the person's facts go to Cedar.
+    pub(crate) sent: Sent,
+}
+
 /// The number of request environments (kinds of principal × actions).
 pub(crate) const ENVIRONMENTS: usize = 16;
 
@@ -234,8 +257,32 @@ impl Vocabulary {
     }
 
     /// The request and its entities. `resource` must already be normalised
-    /// (for Find and BeginEmergencyAccess: overview, no owner). With a schema,
-    /// the entities and the request are checked against it (tests do that).
+    /// (for Find and BeginEmergencyAccess: overview, no owner). With a schema
+    /// in `build`, the entities and the request are checked against it (tests
+    /// do that).
+    ///
+    /// Of the person's facts, only those a policy can read for this request
+    /// are sent ([`Sent::Relevant`]); the decision is the same as with all of
+    /// them. Every policy reads the person's sets and grants in one of six
+    /// forms only (`tests::the_policies_read_the_persons_sets_only_as_filtered`
+    /// checks the policy text), each of which depends only on the members
+    /// kept:
+    ///
+    /// | the policies read | depends only on | sent |
+    /// |---|---|---|
+    /// | `resource.person.care_staff.contains(principal)` | principal ∈ care_staff | care_staff ∩ {principal} |
+    /// | `resource.person.emergency_staff.contains(principal)` | principal ∈ emergency_staff | emergency_staff ∩ {principal} |
+    /// | `resource.person.blocked_units.contains(resource.owner_unit)` | owner ∈ blocked_units | blocked_units ∩ {owner} |
+    /// | `principal.linked_units.containsAny(resource.person.consents)` | linked_units ∩ consents ≠ ∅ | consents ∩ linked_units |
+    /// | `resource.person.hasTag(principal.relative_id)`, `.getTag(…)` | the principal's own tag | the principal's own tag |
+    ///
+    /// The principal, the owner unit and the linked units are those of this
+    /// very request (the same values go into the principal and the record),
+    /// so each form evaluates as it would on all the facts. The sets keep
+    /// their types, so no read can fail that would not fail anyway. The
+    /// person's other attributes go as they came.
+    /// `tests::only_the_relevant_facts_decide` compares the two on random
+    /// inputs.
     pub(crate) fn request(
         &self,
         principal: &Principal,
@@ -243,11 +290,18 @@ impl Vocabulary {
         resource: &Resource,
         facts: &PersonFacts,
         now: OffsetDateTime,
-        schema: Option<&cedar_policy::Schema>,
+        build: Build<'_>,
     ) -> Result<(Request, Entities), BuildError> {
-        let person = self.person_entity(facts, now)?;
+        let Build { schema, sent } = build;
+        let linked = match &principal.account {
+            Account::Staff { staff, .. } => linked_units(*staff, &principal.roles, facts),
+            Account::Person { .. } | Account::Relative { .. } | Account::BootstrapAdmin { .. } => {
+                BTreeSet::new()
+            }
+        };
+        let person = self.person_entity(principal, resource, &linked, facts, now, sent)?;
         let record = self.record_entity(resource)?;
-        let principal_entity = self.principal_entity(principal, facts)?;
+        let principal_entity = self.principal_entity(principal, &linked)?;
         let context = self.context(principal, facts)?;
         let action_uid = match action {
             Action::Read(_) => &self.read,
@@ -274,28 +328,60 @@ impl Vocabulary {
         Ok((request, entities))
     }
 
-    /// The person and the facts about them.
+    /// The person and the facts about them: with [`Sent::Relevant`], only
+    /// the members of their sets and grants that the policies can read for
+    /// this request (see [`Self::request`]).
     fn person_entity(
         &self,
+        principal: &Principal,
+        resource: &Resource,
+        linked: &BTreeSet<UnitId>,
         facts: &PersonFacts,
         now: OffsetDateTime,
+        sent: Sent,
     ) -> Result<Entity, BuildError> {
+        let all = match sent {
+            Sent::Relevant => false,
+            #[cfg(test)]
+            Sent::All => true,
+        };
+        let (staff, relative) = match &principal.account {
+            Account::Staff { staff, .. } => (Some(*staff), None),
+            Account::Relative { relative, .. } => (None, Some(*relative)),
+            Account::Person { .. } | Account::BootstrapAdmin { .. } => (None, None),
+        };
         let mut grants: BTreeMap<ShortId, BTreeSet<&'static str>> = BTreeMap::new();
-        for (relative, parts) in &facts.relative_grants {
-            grants
-                .entry(ShortId::new(*relative))
-                .or_default()
-                .extend(parts.iter().map(|p| part_name(*p)));
+        for (r, parts) in &facts.relative_grants {
+            if all || Some(*r) == relative {
+                grants
+                    .entry(ShortId::new(*r))
+                    .or_default()
+                    .extend(parts.iter().map(|p| part_name(*p)));
+            }
         }
-        let care_staff = facts.care.iter().filter_map(|c| match c {
-            ActiveCare::Staff(s) => Some(*s),
-            ActiveCare::Unit(_) => None,
-        });
+        let care_staff = facts
+            .care
+            .iter()
+            .filter_map(|c| match c {
+                ActiveCare::Staff(s) => Some(*s),
+                ActiveCare::Unit(_) => None,
+            })
+            .filter(|s| all || Some(*s) == staff);
         let emergency_staff = facts
             .emergency
             .iter()
-            .filter(|e| e.until > now)
+            .filter(|e| e.until > now && (all || Some(e.staff) == staff))
             .map(|e| e.staff);
+        let consents = facts
+            .consents
+            .iter()
+            .copied()
+            .filter(|u| all || linked.contains(u));
+        let blocked_units = facts
+            .blocked_units
+            .iter()
+            .copied()
+            .filter(|u| all || Some(*u) == resource.owner_unit);
         Entity::new_with_tags(
             uid(&self.person, facts.person),
             [
@@ -308,13 +394,10 @@ impl Vocabulary {
                     RestrictedExpression::new_bool(facts.protected_identity),
                 ),
                 ("care_staff".to_owned(), entity_set(&self.staff, care_staff)),
-                (
-                    "consents".to_owned(),
-                    entity_set(&self.unit, facts.consents.iter().copied()),
-                ),
+                ("consents".to_owned(), entity_set(&self.unit, consents)),
                 (
                     "blocked_units".to_owned(),
-                    entity_set(&self.unit, facts.blocked_units.iter().copied()),
+                    entity_set(&self.unit, blocked_units),
                 ),
                 (
                     "emergency_staff".to_owned(),
@@ -354,15 +437,15 @@ impl Vocabulary {
         entity(self.requested.clone(), attrs, [])
     }
 
-    /// The principal, with the care link for staff.
+    /// The principal, with the care link (`linked`: see [`linked_units`])
+    /// for staff.
     fn principal_entity(
         &self,
         principal: &Principal,
-        facts: &PersonFacts,
+        linked: &BTreeSet<UnitId>,
     ) -> Result<Entity, BuildError> {
         match &principal.account {
             Account::Staff { tenant, staff } => {
-                let linked = linked_units(*staff, &principal.roles, facts);
                 let roles = principal.roles.iter().map(|(_, r)| r.as_str());
                 let linked_roles = principal
                     .roles
@@ -455,6 +538,128 @@ mod tests {
             };
             (bits << 6) | u128::from(sextet)
         })
+    }
+
+    /// Every node of `json`, depth first.
+    fn nodes(json: &serde_json::Value) -> Vec<&serde_json::Value> {
+        let children: Vec<&serde_json::Value> = match json {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            serde_json::Value::Object(fields) => fields.values().collect(),
+            _ => vec![],
+        };
+        std::iter::once(json)
+            .chain(children.into_iter().flat_map(nodes))
+            .collect()
+    }
+
+    /// The forms in which the policies may read the person's sets and
+    /// grants: those whose value the filter of [`Vocabulary::request`]
+    /// keeps.
+    fn kept_forms() -> [serde_json::Value; 6] {
+        use serde_json::{Value, json};
+        let attr = |left: &Value, attr: &str| json!({ ".": { "left": left, "attr": attr } });
+        let call =
+            |op: &str, left: &Value, right: &Value| json!({ op: { "left": left, "right": right } });
+        let principal = json!({ "Var": "principal" });
+        let resource = json!({ "Var": "resource" });
+        let person = attr(&resource, "person");
+        let relative_id = attr(&principal, "relative_id");
+        [
+            call("contains", &attr(&person, "care_staff"), &principal),
+            call("contains", &attr(&person, "emergency_staff"), &principal),
+            call(
+                "contains",
+                &attr(&person, "blocked_units"),
+                &attr(&resource, "owner_unit"),
+            ),
+            call(
+                "containsAny",
+                &attr(&principal, "linked_units"),
+                &attr(&person, "consents"),
+            ),
+            call("hasTag", &person, &relative_id),
+            call("getTag", &person, &relative_id),
+        ]
+    }
+
+    /// The policies of `files` that read `care_staff`, `emergency_staff`,
+    /// `blocked_units` or `consents` (by `.` or `has`), or a tag (`hasTag`,
+    /// `getTag`), other than in one of the [`kept_forms`]; and how often each
+    /// kept form occurs.
+    fn reads_outside_the_kept_forms(files: &[(&'static str, &str)]) -> (Vec<String>, [usize; 6]) {
+        use serde_json::Value;
+        let forms = kept_forms();
+        let filtered = ["care_staff", "emergency_staff", "blocked_units", "consents"];
+        let is_read = |node: &Value| {
+            // `has` may name a path of attributes.
+            let read = |op: &str| match node.get(op).and_then(|n| n.get("attr")) {
+                Some(Value::String(a)) => filtered.contains(&a.as_str()),
+                Some(Value::Array(path)) => path
+                    .iter()
+                    .any(|a| a.as_str().is_some_and(|a| filtered.contains(&a))),
+                _ => false,
+            };
+            read(".") || read("has") || node.get("hasTag").is_some() || node.get("getTag").is_some()
+        };
+        let mut outside = vec![];
+        let mut seen = [0usize; 6];
+        for policy in crate::authorizer::parse_policies(files).unwrap().policies() {
+            let json = policy.to_json().unwrap();
+            let nodes = nodes(&json);
+            let reads = nodes.iter().filter(|n| is_read(n)).count();
+            let mut in_forms = 0;
+            for node in nodes {
+                if let Some(i) = forms.iter().position(|f| f == node) {
+                    seen[i] += 1;
+                    in_forms += 1;
+                }
+            }
+            if reads != in_forms {
+                outside.push(policy.id().to_string());
+            }
+        }
+        (outside, seen)
+    }
+
+    /// What filtering the person's sets and grants rests on (see
+    /// [`Vocabulary::request`]): the policies read them only in the forms
+    /// whose value the filter keeps. A policy that read them otherwise would
+    /// fail here before it could decide differently.
+    #[test]
+    fn the_policies_read_the_persons_sets_only_as_filtered() {
+        let (outside, seen) = reads_outside_the_kept_forms(&crate::authorizer::POLICIES);
+        assert!(
+            outside.is_empty(),
+            "read outside the kept forms: {outside:?}"
+        );
+        // Each form is in the policies (the list describes them).
+        assert!(seen.iter().all(|n| *n > 0), "{seen:?}");
+    }
+
+    /// The check above catches reads the filter would change.
+    #[test]
+    fn reads_the_filter_would_change_are_caught() {
+        for condition in [
+            // Another unit than the owner.
+            "resource.person.blocked_units.contains(principal.linked_units)",
+            // Another staff member than the principal.
+            "resource.person.emergency_staff.contains(context.subject)",
+            "resource.person.care_staff.isEmpty()",
+            "resource.person.consents.containsAny(principal.linked_units)",
+            "resource.person.consents == principal.linked_units",
+            "resource.person has consents",
+            // The person reached another way.
+            "principal.linked_units.containsAny(context.subject.consents)",
+            // Another relative's tag.
+            r#"resource.person.hasTag("x")"#,
+            "context.subject.getTag(principal.relative_id).isEmpty()",
+        ] {
+            let text = format!(
+                "@id(\"mutant\") permit (principal is Staff, action, resource is Record) when {{ {condition} }};"
+            );
+            let (outside, _) = reads_outside_the_kept_forms(&[("mutant.cedar", &text)]);
+            assert_eq!(outside, ["mutant"], "{condition}");
+        }
     }
 
     #[test]
