@@ -162,19 +162,13 @@ pub(crate) fn linked_units(
     roles: &[(UnitId, Role)],
     facts: &PersonFacts,
 ) -> BTreeSet<UnitId> {
+    // A staff member has a few roles and a person a few care relationships:
+    // scanning them costs less than building a set of the care units.
     let direct = facts.care.contains(&ActiveCare::Staff(staff));
-    let care_units: BTreeSet<UnitId> = facts
-        .care
-        .iter()
-        .filter_map(|c| match c {
-            ActiveCare::Unit(u) => Some(*u),
-            ActiveCare::Staff(_) => None,
-        })
-        .collect();
     roles
         .iter()
         .map(|(unit, _)| *unit)
-        .filter(|unit| direct || care_units.contains(unit))
+        .filter(|unit| direct || facts.care.contains(&ActiveCare::Unit(*unit)))
         .collect()
 }
 
