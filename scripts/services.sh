@@ -61,3 +61,18 @@ ensure_chromium() {
     return 1
   fi
 }
+
+# Installs sipp (Debian's sip-tester), the third-party SIP peer the alarm
+# tests use as a safety-alarm device (crates/trygg/tests/it/sip.rs).
+ensure_sipp() {
+  if command -v sipp >/dev/null; then
+    return 0
+  fi
+  log "installing sipp (sip-tester)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sip-tester >/dev/null
+  if ! command -v sipp >/dev/null; then
+    log "sipp is still missing after installing sip-tester"
+    return 1
+  fi
+}

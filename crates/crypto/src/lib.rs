@@ -82,6 +82,14 @@ fn random_key() -> Result<Zeroizing<[u8; KEY_LEN]>, CryptoError> {
     Ok(raw)
 }
 
+/// `N` bytes from the system's random source: nonces, tags, branches and
+/// call ids that nobody may predict.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut raw = [0u8; N];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| CryptoError::Random)?;
+    Ok(raw)
+}
+
 /// A uniformly random number in `0..bound` from the system's random source
 /// (rejection sampling, so no value is likelier than another). For the log
 /// review's random sample: nobody can predict or steer which entries it

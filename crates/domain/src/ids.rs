@@ -79,6 +79,12 @@ id_type!(
 id_type!(
     /// A care relationship between staff or a unit and a person.
     CareRelationshipId, "CareRelationshipId");
+id_type!(
+    /// A safety-alarm device (trygghetslarm) in the device registry.
+    DeviceId, "DeviceId");
+id_type!(
+    /// An alarm received from a device.
+    AlarmId, "AlarmId");
 
 #[cfg(test)]
 mod tests {

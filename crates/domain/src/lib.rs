@@ -25,6 +25,8 @@ pub use audit::{Actor, AuditEvent, Outcome};
 pub use auth::{Account, AuthMethod, Loa, VerifiedIdentity};
 pub use clock::{Clock, ManualClock, swedish_time};
 pub use identity::{HsaId, IdentityNumber, IdentityNumberError, IdentityNumberKind, OrgNumber};
-pub use ids::{CareRelationshipId, PersonId, RelativeId, StaffId, TenantId, UnitId};
+pub use ids::{
+    AlarmId, CareRelationshipId, DeviceId, PersonId, RelativeId, StaffId, TenantId, UnitId,
+};
 pub use model::*;
 pub use text::{Address, Email, FreeText, PersonName, Phone, TextError};

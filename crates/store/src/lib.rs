@@ -9,6 +9,7 @@
 //!   placeholders, `CAST()` rather than `::`); only migrations differ.
 //! * Writes that belong together run in one [`Tx`].
 
+mod alarms;
 mod audit;
 mod auth;
 mod error;
@@ -22,6 +23,10 @@ mod record;
 mod review;
 mod seal;
 
+pub use alarms::{
+    AlarmKind, AlarmSummary, Device, DeviceSecrets, IncomingAlarm, NewDevice, REPEAT_WINDOW,
+    Recorded,
+};
 pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, Disposal, DisposalRecord, StoredEntry};
 pub use auth::{SessionRecord, StoredPasskey};
 pub use error::{Result, StoreError};

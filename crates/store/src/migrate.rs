@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_audit_disposal.sql"),
         postgres: include_str!("../migrations/postgres/0008_audit_disposal.sql"),
     },
+    Migration {
+        version: 9,
+        name: "alarms",
+        sqlite: include_str!("../migrations/sqlite/0009_alarms.sql"),
+        postgres: include_str!("../migrations/postgres/0009_alarms.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

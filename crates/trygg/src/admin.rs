@@ -52,6 +52,9 @@ pub enum AdminCmd {
     /// Role assignments.
     #[command(subcommand)]
     Role(RoleCmd),
+    /// Safety-alarm devices (trygghetslarm).
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Import staff or persons from CSV (all rows are checked first).
     #[command(subcommand)]
     Import(ImportCmd),
@@ -317,6 +320,44 @@ pub enum RoleCmd {
     },
 }
 
+/// `admin device …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Provision a device for a person: prints its SIP password once (only
+    /// its Digest hashes are kept).
+    Add {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The person it is for (id or personnummer).
+        #[arg(long)]
+        person: String,
+        /// The unit that answers its alarms (id or name).
+        #[arg(long)]
+        unit: String,
+        /// The SCAIP controller id (cid) the device sends, 1 to 32 digits.
+        #[arg(long)]
+        cid: String,
+        /// The SIP user name (default: the cid).
+        #[arg(long)]
+        sip_user: Option<String>,
+        /// The SCAIP device type (dty), e.g. 0005 for a fall detector.
+        #[arg(long, default_value = "0001")]
+        device_type: String,
+        /// Minutes between the device's heartbeats.
+        #[arg(long, default_value_t = 60)]
+        heartbeat_minutes: u32,
+        /// Read the password from standard input instead of generating one
+        /// (for a device whose password is set at the factory).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's devices.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
 /// `admin import …`
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
@@ -427,7 +468,7 @@ pub async fn run(
         _ => {}
     }
     let store = crate::open_store(global, clock.clone()).await?;
-    let result = run_with_store(command, &store, clock.as_ref()).await;
+    let result = run_with_store(command, &store, clock.as_ref(), &global.sip_realm).await;
     store.close().await;
     result
 }
@@ -436,6 +477,7 @@ async fn run_with_store(
     command: AdminCmd,
     store: &Store,
     clock: &dyn Clock,
+    sip_realm: &str,
 ) -> anyhow::Result<ExitCode> {
     let today = clock.today();
     match command {
@@ -718,6 +760,84 @@ async fn run_with_store(
             .await?;
             tx.commit().await?;
             say!("{staff} is {role} in {}", unit.name);
+        }
+        AdminCmd::Device(DeviceCmd::Add {
+            tenant,
+            person,
+            unit,
+            cid,
+            sip_user,
+            device_type,
+            heartbeat_minutes,
+            password_stdin,
+        }) => {
+            let tenant = store.find_tenant(&tenant.tenant).await?;
+            let person = find_person(store, &tenant, &person).await?;
+            let unit = store.find_unit(tenant.id, &unit).await?;
+            let cid: trygg_scaip::ControllerId =
+                cid.parse().map_err(|e| anyhow::anyhow!("--cid: {e}"))?;
+            let dty: trygg_scaip::DeviceType = device_type
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--device-type: {e}"))?;
+            let user = sip_user.unwrap_or_else(|| cid.as_str().to_owned());
+            if user.is_empty()
+                || user.len() > 64
+                || !user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                bail!("--sip-user must be 1 to 64 letters, digits, '-', '_' or '.'");
+            }
+            if !(1..=1440).contains(&heartbeat_minutes) {
+                bail!("--heartbeat-minutes must be 1 to 1440 (SCAIP's range)");
+            }
+            let generated = !password_stdin;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                let line = line.trim_end_matches(['\r', '\n']).to_owned();
+                if line.chars().count() < 12 {
+                    bail!("the password must be at least 12 characters");
+                }
+                zeroize::Zeroizing::new(line)
+            } else {
+                zeroize::Zeroizing::new(trygg_alarm::generate_password()?)
+            };
+            let secrets = trygg_alarm::device_secrets(&user, sip_realm, &password);
+            let mut tx = store.begin().await?;
+            let device = tx
+                .add_device(&trygg_store::NewDevice {
+                    tenant: tenant.id,
+                    unit: unit.id,
+                    person,
+                    sip_user: &user,
+                    cid: cid.as_str(),
+                    device_type: dty.value(),
+                    heartbeat: time::Duration::minutes(i64::from(heartbeat_minutes)),
+                    secrets: &secrets,
+                })
+                .await?;
+            tx.commit().await?;
+            say!("{}", device.id);
+            say!("SIP user: {user}  realm: {sip_realm}");
+            if generated {
+                say!("SIP password: {}", password.as_str());
+                say!("The password is shown only now; Trygg keeps only its Digest hashes.");
+            }
+        }
+        AdminCmd::Device(DeviceCmd::List { tenant }) => {
+            let tenant = store.find_tenant(&tenant.tenant).await?;
+            for d in store.devices(tenant.id).await? {
+                say!(
+                    "{}  {:<16}  cid {:<12}  dty {:04}  heartbeat {} min{}",
+                    d.id,
+                    d.sip_user,
+                    d.cid,
+                    d.device_type,
+                    d.heartbeat.whole_minutes(),
+                    if d.disabled { "  disabled" } else { "" }
+                );
+            }
         }
         AdminCmd::Import(cmd) => {
             let (kind, args) = match cmd {

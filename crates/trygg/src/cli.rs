@@ -93,12 +93,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(cmd) => {
-            let settings = cmd.settings.resolve(&file)?;
+            let mut settings = cmd.settings.resolve(&file)?;
+            if cmd.demo && settings.sip_listen.is_none() {
+                settings.sip_listen = Some(crate::demo::SIP_LISTEN);
+            }
             settings.check()?;
             let store = crate::open_store(&global, clock.clone()).await?;
             tracing::info!(database = %global.database().describe(), "store open");
             if cmd.demo {
-                crate::demo::seed(&store).await?;
+                crate::demo::seed(&store, &global.sip_realm).await?;
             }
             let (methods, simulator) = crate::server::login_methods(
                 &store,
@@ -107,7 +110,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cmd.demo,
             )
             .await?;
-            let server = crate::server::Server::start(store.clone(), &settings, methods).await?;
+            let server =
+                crate::server::Server::start(store.clone(), &settings, &global.sip_realm, methods)
+                    .await?;
             let scheme = if server.tls() { "https" } else { "http" };
             // Browsers treat localhost as a secure context (passkeys work there).
             let host = if server.addr().ip().is_loopback() {
@@ -118,6 +123,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "Trygg is running at {scheme}://{host} (Ctrl-C stops it); log in at {scheme}://{host}/login"
             );
+            if let Some(alarms) = server.alarms() {
+                eprintln!(
+                    "Safety alarms (SCAIP over SIP/UDP) are received at {}",
+                    alarms.udp_addr()
+                );
+            }
             server.run_until_signal().await?;
             if let Some(simulator) = simulator {
                 simulator.shutdown().await;

@@ -345,6 +345,8 @@ settings! {
             "Log format: human or json.";
         audit_retention_years: u32 = "5", env "TRYGG_AUDIT_RETENTION_YEARS",
             "Years audit log entries are kept; `trygg audit dispose` removes older ones (at least 1).";
+        sip_realm: String = "trygg", env "TRYGG_SIP_REALM",
+            "The SIP Digest realm devices authenticate in, a host name. Device credentials are bound to it: changing it means provisioning every device again.";
     }
 }
 
@@ -375,6 +377,14 @@ settings! {
             "Seconds before a request is answered with 408 Request Timeout.";
         citizen_log_names_staff: bool = "false", env "TRYGG_CITIZEN_LOG_NAMES_STAFF",
             "Whether a person's log extract (\"who looked at my data\") names the staff members, not only their units.";
+        sip_listen: Option<SocketAddr> = "", env "TRYGG_SIP_LISTEN",
+            "Address and port to receive safety alarms on, SCAIP over SIP/UDP (e.g. 0.0.0.0:5060). Unset: no alarm reception, except with --demo, which listens on 127.0.0.1:5060.";
+        sip_prefer_sha256: bool = "false", env "TRYGG_SIP_PREFER_SHA256",
+            "Offer devices SHA-256 Digest before MD5. Off by default: some devices take the first challenge and know only MD5. Device passwords are random (100 bits), so MD5 Digest exposes no guessable secret; use TLS for confidentiality.";
+        alarm_heartbeat_grace_secs: u64 = "120", env "TRYGG_ALARM_HEARTBEAT_GRACE_SECS",
+            "Seconds past its due heartbeat before a silent device raises a technical alarm (at most 86400).";
+        alarm_max_in_flight: u32 = "256", env "TRYGG_ALARM_MAX_IN_FLIGHT",
+            "Alarms being committed at once; more are answered busy (snu=6) and the devices retry.";
     }
 }
 

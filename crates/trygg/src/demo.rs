@@ -20,6 +20,25 @@ pub const NAME: &str = "Exempelby kommun";
 /// Its (fictional, checksum-valid) organisation number.
 pub const ORG_NUMBER: &str = "212000-9994";
 
+/// Where `trygg serve --demo` receives safety alarms unless `sip_listen` says otherwise.
+pub const SIP_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    5060,
+));
+
+/// The demo's safety-alarm devices are `larm-NN` with controller id
+/// `46000000NN` and password `demo-larm-NN`, for the persons NN = 01…50
+/// who have a safety alarm (all but every fifth). These credentials are
+/// published in the README so anyone can send an alarm by hand: they are
+/// demo data, like the persons, and exist only in the demo municipality.
+pub fn device(n: usize) -> (String, String, String) {
+    (
+        format!("larm-{n:02}"),
+        format!("46000000{n:02}"),
+        format!("demo-larm-{n:02}"),
+    )
+}
+
 /// A small deterministic generator (SplitMix64): the demo is the same every time.
 struct Rng(u64);
 
@@ -116,7 +135,7 @@ fn identity(
 }
 
 /// Seeds the demo municipality unless it is already there.
-pub async fn seed(store: &Store) -> anyhow::Result<()> {
+pub async fn seed(store: &Store, sip_realm: &str) -> anyhow::Result<()> {
     if store.find_tenant(ORG_NUMBER).await.is_ok() {
         tracing::info!("demo data already present");
         return Ok(());
@@ -266,9 +285,22 @@ pub async fn seed(store: &Store) -> anyhow::Result<()> {
             nursing: nursing_now,
         });
         if made % 5 != 0 {
-            // Safety alarm users: the alarm centre takes part in their care.
+            // Safety alarm users: the alarm centre takes part in their care,
+            // and a safety alarm in their home calls it.
             tx.add_care_relationship(t, person, CareParty::Unit(alarm.id), always)
                 .await?;
+            let (user, cid, password) = device(made);
+            tx.add_device(&trygg_store::NewDevice {
+                tenant: t,
+                unit: alarm.id,
+                person,
+                sip_user: &user,
+                cid: &cid,
+                device_type: 1,
+                heartbeat: Duration::minutes(60),
+                secrets: &trygg_alarm::device_secrets(&user, sip_realm, &password),
+            })
+            .await?;
         }
         if made % 10 == 7 {
             // A finished home-nursing period.

@@ -19,6 +19,7 @@ pub struct Server {
     tls: bool,
     audit: std::sync::Arc<trygg_store::AuditLog>,
     sequencer: tokio::task::JoinHandle<()>,
+    alarms: Option<trygg_alarm::Receiver>,
 }
 
 /// How often pending audit entries are integrated and a checkpoint signed.
@@ -39,10 +40,13 @@ fn spawn_sequencer(audit: std::sync::Arc<trygg_store::AuditLog>) -> tokio::task:
 }
 
 impl Server {
-    /// Binds and starts serving; returns once the socket listens.
+    /// Binds and starts serving; returns once the sockets listen. With
+    /// `sip_listen` set, also receives safety alarms, devices
+    /// authenticating in `sip_realm`.
     pub async fn start(
         store: Store,
         settings: &ServeSettings,
+        sip_realm: &str,
         methods: trygg_web::methods::LoginMethods,
     ) -> anyhow::Result<Self> {
         settings.check()?;
@@ -54,6 +58,27 @@ impl Server {
                 .await
                 .context("SV003 cannot open the audit log")?,
         );
+        let alarms = match settings.sip_listen {
+            Some(udp) => Some(
+                trygg_alarm::Receiver::start(
+                    store.clone(),
+                    store.clock().clone(),
+                    trygg_alarm::Config {
+                        udp,
+                        realm: sip_realm.to_owned(),
+                        max_in_flight: usize::try_from(settings.alarm_max_in_flight)
+                            .unwrap_or(usize::MAX),
+                        prefer_sha256: settings.sip_prefer_sha256,
+                        heartbeat_grace: time::Duration::seconds(
+                            i64::try_from(settings.alarm_heartbeat_grace_secs.min(86_400))
+                                .unwrap_or(86_400),
+                        ),
+                    },
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let app = trygg_web::router(
             AppState {
                 audit: audit.clone(),
@@ -106,12 +131,18 @@ impl Server {
             tls,
             audit,
             sequencer,
+            alarms,
         })
     }
 
     /// The address it listens on (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The safety-alarm receiver, when `sip_listen` is set.
+    pub fn alarms(&self) -> Option<&trygg_alarm::Receiver> {
+        self.alarms.as_ref()
     }
 
     /// Whether it speaks TLS.
@@ -124,6 +155,9 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(self.grace));
         self.task.await.context("server task failed")??;
+        if let Some(alarms) = self.alarms {
+            alarms.shutdown().await;
+        }
         // The last entries get their checkpoint before the process ends.
         // If the database is already gone, the entries stay pending and the
         // next start integrates them: nothing is lost, only signed later.

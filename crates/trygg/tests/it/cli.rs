@@ -29,7 +29,7 @@ async fn fails(db: &TestDb, args: &[&str]) -> String {
 on_both_backends! {
     async fn admin_commands_build_an_organisation(backend) {
         let db = TestDb::new(backend).await;
-        assert!(ok(&db, &["admin", "migrate"]).await.contains("Applied migrations [1, 2, 3, 4, 5, 6, 7, 8]"));
+        assert!(ok(&db, &["admin", "migrate"]).await.contains("Applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9]"));
         assert!(ok(&db, &["admin", "migrate"]).await.contains("up to date"));
         let tenant = ok(&db, &["admin", "tenant", "add", "--name", "Exempelby kommun", "--org-number", "212000-9994"]).await;
         let tenant = tenant.trim();
@@ -57,6 +57,31 @@ on_both_backends! {
         assert_eq!(rels, "Elva Tolvansson (dotter)\n");
         let care = ok(&db, &["admin", "care", "list", "--tenant", tenant, "--person", "19121212-1212"]).await;
         assert_eq!(care.lines().count(), 2, "{care}");
+
+        // A safety alarm for the person: the password is shown once, and
+        // the registry keeps only its Digest hashes.
+        let added = ok(&db, &["admin", "device", "add", "--tenant", tenant, "--person", "19121212-1212", "--unit", "Hemtjänst Norr", "--cid", "4600001", "--device-type", "0005"]).await;
+        let password = added.lines().find_map(|l| l.strip_prefix("SIP password: ")).unwrap().to_owned();
+        assert_eq!(password.len(), 20, "{added}");
+        assert!(added.contains("SIP user: 4600001  realm: trygg"), "{added}");
+        let list = ok(&db, &["admin", "device", "list", "--tenant", tenant]).await;
+        assert!(list.contains("4600001") && list.contains("dty 0005") && list.contains("heartbeat 60 min"), "{list}");
+        assert!(!list.contains(&password));
+        {
+            let store = db.open(&clock()).await.unwrap();
+            let (_, secrets) = store.device_by_sip_user("4600001").await.unwrap().unwrap();
+            let expected = trygg_alarm::device_secrets("4600001", "trygg", &password);
+            assert_eq!(secrets.ha1_md5.as_str(), expected.ha1_md5.as_str());
+            assert_eq!(secrets.ha1_sha256.as_str(), expected.ha1_sha256.as_str());
+            store.close().await;
+        }
+        let err = fails(&db, &["admin", "device", "add", "--tenant", tenant, "--person", "19121212-1212", "--unit", "Hemtjänst Norr", "--cid", "4600001", "--sip-user", "larm-2"]).await;
+        assert!(err.contains("already exists"), "{err}");
+        let err = fails(&db, &["admin", "device", "add", "--tenant", tenant, "--person", "19121212-1212", "--unit", "Hemtjänst Norr", "--cid", "46x0001"]).await;
+        assert!(err.contains("--cid"), "{err}");
+        let err = fails(&db, &["admin", "device", "add", "--tenant", tenant, "--person", "19121212-1212", "--unit", "Hemtjänst Norr", "--cid", "4600002", "--sip-user", "larm 2"]).await;
+        assert!(err.contains("--sip-user"), "{err}");
+        assert_eq!(ok(&db, &["admin", "device", "list", "--tenant", tenant]).await.lines().count(), 1);
 
         // Erasure needs --yes, then the person is gone for good.
         let err = fails(&db, &["admin", "erase-person", "--tenant", tenant, "--person", "19121212-1212"]).await;
@@ -204,7 +229,7 @@ async fn serve_with_demo_data_answers_and_stops_gracefully() {
         counts.relatives > 20 && counts.care_relationships > 100,
         "{counts:?}"
     );
-    trygg::demo::seed(&store).await.unwrap();
+    trygg::demo::seed(&store, "trygg").await.unwrap();
     assert_eq!(store.counts(t.id).await.unwrap(), counts);
     store.close().await;
 

@@ -26,7 +26,7 @@ async fn documentation(who: &As, person: PersonId) -> Vec<String> {
 on_both_backends! {
     async fn the_demo_shows_inner_secrecy_emergency_access_and_a_block(backend) {
         let app = TestApp::spawn(backend).await;
-        trygg::demo::seed(&app.store).await.unwrap();
+        trygg::demo::seed(&app.store, "trygg").await.unwrap();
         let store = &app.store;
         let t = store.find_tenant(trygg::demo::ORG_NUMBER).await.unwrap().id;
         let units = store.unit_tree(t).await.unwrap();

@@ -293,6 +293,7 @@ impl TestApp {
         let store = db.open(&clock).await.unwrap();
         let args = ServeArgs {
             listen: Some(listen.into()),
+            sip_listen: Some("127.0.0.1:0".into()),
             shutdown_grace_secs: Some("2".into()),
             ..Default::default()
         };
@@ -325,7 +326,7 @@ impl TestApp {
                 .unwrap(),
             );
         }
-        let server = Server::start(store.clone(), &settings, methods)
+        let server = Server::start(store.clone(), &settings, "trygg", methods)
             .await
             .unwrap();
         let base = format!("http://{}", server.addr());

@@ -15,6 +15,7 @@
 
 mod kit;
 
+mod alarms;
 mod audit;
 mod auth;
 mod browser;
@@ -33,4 +34,5 @@ mod record;
 mod retention;
 mod review;
 mod server;
+mod sip;
 mod storage;

@@ -91,7 +91,7 @@ async fn tls_with_a_local_certificate() {
         ..Default::default()
     };
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let server = Server::start(store, &settings, Default::default())
+    let server = Server::start(store, &settings, "trygg", Default::default())
         .await
         .unwrap();
     let port = server.addr().port();
@@ -138,6 +138,7 @@ async fn tls_with_a_local_certificate() {
     let err = Server::start(
         db.open(&clock()).await.unwrap(),
         &settings,
+        "trygg",
         Default::default(),
     )
     .await
@@ -153,7 +154,7 @@ async fn a_taken_port_is_a_clear_error() {
         ..Default::default()
     };
     let settings = args.resolve(&FileValues::default()).unwrap();
-    let err = Server::start(app.store.clone(), &settings, Default::default())
+    let err = Server::start(app.store.clone(), &settings, "trygg", Default::default())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("SV002"), "{err}");

@@ -1,0 +1,643 @@
+//! The UDP endpoint: one socket for every device, a task per request.
+
+use crate::outbound::Outbound;
+use crate::{MAX_HANDLERS, MAX_REGISTRATION, NONCE_LIFETIME, kind_of};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use time::OffsetDateTime;
+use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, warn};
+use trygg_domain::{Clock, DeviceId};
+use trygg_scaip::{Response as Mrs, StatusNumber};
+use trygg_sip::{
+    Algorithm, Arrival, Contact, DigestError, DigestServer, MAX_MESSAGE, Message, Method,
+    NonceCounts, Request, Response, ServerTransactions, SipUri,
+};
+use trygg_store::{Device, IncomingAlarm, Store};
+
+/// The receiver's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen for SIP over UDP.
+    pub udp: SocketAddr,
+    /// The Digest realm; devices' credentials are bound to it.
+    pub realm: String,
+    /// Alarms being committed at once; a request beyond it is answered
+    /// `snu=6` (busy) and the device retries.
+    pub max_in_flight: usize,
+    /// Offer SHA-256 before MD5. A client takes the first challenge it
+    /// supports (RFC 8760), but some take the first and fail when it is not
+    /// MD5 (sipp 3.6 does); so MD5 comes first unless the fleet is known to
+    /// cope.
+    pub prefer_sha256: bool,
+    /// How long past its due heartbeat a device may stay silent before a
+    /// technical alarm reports it.
+    pub heartbeat_grace: time::Duration,
+}
+
+/// What one round of supervision did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Supervision {
+    /// Devices whose last-seen time was written.
+    pub heard: usize,
+    /// Devices reported silent (a technical alarm each).
+    pub silent: Vec<DeviceId>,
+    /// Devices heard again after being reported silent.
+    pub heard_again: Vec<DeviceId>,
+}
+
+/// Why the receiver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiverError {
+    /// The socket could not be bound.
+    #[error("SP001 cannot listen for SIP on {addr}: {source}")]
+    Bind {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The realm is not usable.
+    #[error("SP002 the SIP realm must be printable text: {0}")]
+    Realm(DigestError),
+    /// No random source.
+    #[error("SP003 no random source: {0}")]
+    Random(#[from] trygg_crypto::CryptoError),
+}
+
+/// A device's registration: where its MESSAGEs go.
+#[derive(Debug, Clone)]
+pub(crate) struct Binding {
+    pub(crate) contact: SipUri,
+    pub(crate) until: OffsetDateTime,
+}
+
+pub(crate) struct Shared {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    digest: DigestServer,
+    prefer_sha256: bool,
+    pub(crate) outbound: Outbound,
+    started: tokio::time::Instant,
+    transactions: Mutex<ServerTransactions>,
+    nonce_counts: Mutex<NonceCounts>,
+    bindings: Mutex<HashMap<String, Binding>>,
+    last_seen: Mutex<HashMap<DeviceId, OffsetDateTime>>,
+    /// Heard since the last supervision round, not yet written.
+    heard: Mutex<HashMap<DeviceId, OffsetDateTime>>,
+    heartbeat_grace: time::Duration,
+    commits: Arc<Semaphore>,
+    handlers: Arc<Semaphore>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running receiver.
+#[derive(Debug)]
+pub struct Receiver {
+    shared: Arc<Shared>,
+    local: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    supervisor: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// Binds the socket and starts receiving.
+    pub async fn start(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Result<Self, ReceiverError> {
+        let socket = UdpSocket::bind(config.udp)
+            .await
+            .map_err(|source| ReceiverError::Bind {
+                addr: config.udp,
+                source,
+            })?;
+        let local = socket.local_addr().map_err(|source| ReceiverError::Bind {
+            addr: config.udp,
+            source,
+        })?;
+        let key = trygg_crypto::random_bytes::<32>()?;
+        let digest =
+            DigestServer::new(&key, &config.realm, NONCE_LIFETIME).map_err(ReceiverError::Realm)?;
+        let socket = Arc::new(socket);
+        let shared = Arc::new(Shared {
+            store,
+            clock,
+            digest,
+            prefer_sha256: config.prefer_sha256,
+            outbound: Outbound::new(socket.clone(), local, config.realm.clone()),
+            started: tokio::time::Instant::now(),
+            transactions: Mutex::new(ServerTransactions::new(trygg_sip::MAX_TRANSACTIONS)),
+            nonce_counts: Mutex::new(NonceCounts::new(
+                trygg_sip::MAX_NONCE_COUNTS,
+                NONCE_LIFETIME,
+            )),
+            bindings: Mutex::new(HashMap::new()),
+            last_seen: Mutex::new(HashMap::new()),
+            heard: Mutex::new(HashMap::new()),
+            heartbeat_grace: config.heartbeat_grace,
+            commits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            handlers: Arc::new(Semaphore::new(MAX_HANDLERS)),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(receive(shared.clone(), socket, stopped.clone()));
+        let supervisor = tokio::spawn(supervise_every(shared.clone(), stopped));
+        info!(%local, realm = %config.realm, "SIP receiver listening (UDP)");
+        Ok(Self {
+            shared,
+            local,
+            stop,
+            task,
+            supervisor,
+        })
+    }
+
+    /// The address the socket is bound to.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// When a device was last heard from (any authenticated request).
+    pub fn last_seen(&self, device: DeviceId) -> Option<OffsetDateTime> {
+        lock(&self.shared.last_seen).get(&device).copied()
+    }
+
+    /// One round of supervision now (it also runs every
+    /// [`SUPERVISION_INTERVAL`]): writes when devices were last heard, and
+    /// reports every device whose heartbeat is overdue by more than the
+    /// grace with a technical alarm, once per silence.
+    pub async fn supervise(&self) -> Result<Supervision, trygg_store::StoreError> {
+        self.shared.supervise().await
+    }
+
+    /// Stops receiving. Requests being handled finish; their answers go out;
+    /// when devices were last heard is written.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        let _ = self.supervisor.await;
+        // Wait for the handlers in flight: each holds a permit.
+        let _ = self
+            .shared
+            .handlers
+            .acquire_many(u32::try_from(MAX_HANDLERS).unwrap_or(u32::MAX))
+            .await;
+        if let Err(e) = self.shared.flush_heard().await {
+            error!(error = %e, "last-seen times not written at shutdown");
+        }
+    }
+}
+
+/// How often supervision runs.
+pub const SUPERVISION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// At most this many overdue devices are reported per round; the rest
+/// follow in the next rounds (an outage must not stall the receiver).
+const OVERDUE_PER_ROUND: i64 = 1000;
+
+async fn supervise_every(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(SUPERVISION_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                if let Err(e) = shared.supervise().await {
+                    error!(error = %e, "supervision round failed; retrying");
+                }
+            }
+        }
+    }
+}
+
+async fn receive(shared: Arc<Shared>, socket: Arc<UdpSocket>, mut stopped: watch::Receiver<bool>) {
+    // One byte more than the largest message, to tell "too long" from "fits".
+    let mut buf = vec![0u8; MAX_MESSAGE + 1];
+    loop {
+        let (n, source) = tokio::select! {
+            _ = stopped.changed() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // ICMP errors from earlier sends surface here; go on.
+                    debug!(error = %e, "SIP socket receive error");
+                    continue;
+                }
+            },
+        };
+        let Some(datagram) = buf.get(..n) else {
+            continue;
+        };
+        if n > MAX_MESSAGE {
+            warn!(%source, "SIP datagram over {MAX_MESSAGE} bytes dropped");
+            continue;
+        }
+        let message = match trygg_sip::parse(datagram) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(%source, error = %e, "unreadable SIP datagram dropped");
+                continue;
+            }
+        };
+        match message {
+            Message::Response(response) => shared.outbound.on_response(&response),
+            Message::Request(request) => {
+                let Ok(permit) = shared.handlers.clone().try_acquire_owned() else {
+                    warn!(%source, "too many requests in progress: dropped (the device retransmits)");
+                    continue;
+                };
+                tokio::spawn(handle(shared.clone(), request, source, permit));
+            }
+        }
+    }
+}
+
+/// What a request is answered with, and what happens after the answer.
+enum Outcome {
+    Answer(Response),
+    /// 200 OK, then the SCAIP request is handled and its `<mrs>` sent.
+    Scaip(Response, Box<Device>, Vec<u8>),
+    Nothing,
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request,
+    source: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let arrival = {
+        let now = shared.started.elapsed();
+        lock(&shared.transactions).on_request(&request, false, now)
+    };
+    let key = match arrival {
+        Ok(Arrival::New(key)) => key,
+        Ok(Arrival::Retransmission(Some(answer))) => {
+            shared.outbound.send_raw(&answer, source).await;
+            return;
+        }
+        Ok(Arrival::Retransmission(None)) => return,
+        Ok(Arrival::Full) => {
+            if let Some(r) = shared.reply(&request, source, 503, "Service Unavailable") {
+                shared.outbound.send_raw(&r.to_bytes(), source).await;
+            }
+            return;
+        }
+        Err(e) => {
+            warn!(%source, error = %e, "SIP request without a usable Via dropped");
+            return;
+        }
+    };
+    let outcome = match request.method() {
+        Method::Register => shared.register(&request, source).await,
+        Method::Message => shared.message(&request, source).await,
+        Method::Options => shared.answer(&request, source, 200, "OK"),
+        Method::Ack => Outcome::Nothing,
+        _ => match shared.reply(&request, source, 405, "Method Not Allowed") {
+            Some(mut r) => {
+                let _ = r.push_header("Allow", "REGISTER, MESSAGE, OPTIONS");
+                Outcome::Answer(r)
+            }
+            None => Outcome::Nothing,
+        },
+    };
+    let (answer, then) = match outcome {
+        Outcome::Nothing => return,
+        Outcome::Answer(r) => (r, None),
+        Outcome::Scaip(r, device, body) => (r, Some((device, body))),
+    };
+    let bytes = answer.to_bytes();
+    lock(&shared.transactions).respond(&key, bytes.clone(), shared.started.elapsed());
+    shared.outbound.send_raw(&bytes, source).await;
+    if let Some((device, body)) = then {
+        let mrs = shared.scaip(&device, &body).await;
+        let target = shared.target(&device.sip_user, source);
+        shared
+            .outbound
+            .send_mrs(&device.sip_user, target, &mrs)
+            .await;
+    }
+}
+
+impl Shared {
+    /// Writes the devices heard since the last round; on failure they are
+    /// kept for the next.
+    async fn flush_heard(&self) -> Result<Vec<DeviceId>, trygg_store::StoreError> {
+        let batch: Vec<_> = std::mem::take(&mut *lock(&self.heard))
+            .into_iter()
+            .collect();
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.store.devices_heard(&batch).await {
+            Ok(back) => Ok(back),
+            Err(e) => {
+                let mut heard = lock(&self.heard);
+                for (device, at) in batch {
+                    let t = heard.entry(device).or_insert(at);
+                    *t = (*t).max(at);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn supervise(&self) -> Result<Supervision, trygg_store::StoreError> {
+        let heard = lock(&self.heard).len();
+        let heard_again = self.flush_heard().await?;
+        for device in &heard_again {
+            info!(device = %device, "device heard again after being reported silent");
+        }
+        let cutoff = self.clock.now() - self.heartbeat_grace;
+        let mut silent = Vec::new();
+        for device in self
+            .store
+            .overdue_devices(cutoff, OVERDUE_PER_ROUND)
+            .await?
+        {
+            // Heard after the write above: not silent.
+            let recent = lock(&self.last_seen)
+                .get(&device.id)
+                .is_some_and(|at| *at + device.heartbeat >= cutoff);
+            if recent {
+                continue;
+            }
+            if let Some(recorded) = self.store.report_silent(&device).await? {
+                warn!(user = %device.sip_user, alarm = %recorded.alarm,
+                      "device silent: heartbeat missed, technical alarm raised");
+                silent.push(device.id);
+            }
+        }
+        Ok(Supervision {
+            heard,
+            silent,
+            heard_again,
+        })
+    }
+
+    fn now_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0)
+    }
+
+    fn reply(
+        &self,
+        request: &Request,
+        source: SocketAddr,
+        status: u16,
+        reason: &str,
+    ) -> Option<Response> {
+        let tag = match crate::outbound::token() {
+            Ok(t) => t,
+            Err(e) => {
+                error!(error = %e, "no random source for a SIP tag");
+                return None;
+            }
+        };
+        match Response::for_request(request, status, reason, Some(source), &tag) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warn!(%source, error = %e, "cannot answer the SIP request");
+                None
+            }
+        }
+    }
+
+    fn answer(&self, request: &Request, source: SocketAddr, status: u16, reason: &str) -> Outcome {
+        self.reply(request, source, status, reason)
+            .map_or(Outcome::Nothing, Outcome::Answer)
+    }
+
+    fn challenge(&self, request: &Request, source: SocketAddr, stale: bool) -> Outcome {
+        let Some(mut r) = self.reply(request, source, 401, "Unauthorized") else {
+            return Outcome::Nothing;
+        };
+        let Ok(random) = trygg_crypto::random_bytes::<16>() else {
+            return Outcome::Nothing;
+        };
+        let mut challenges = self.digest.challenges(self.now_secs(), random, stale);
+        if !self.prefer_sha256 {
+            challenges.sort_by_key(|c| c.algorithm != Algorithm::Md5);
+        }
+        for c in challenges {
+            if r.push_header("WWW-Authenticate", &c.to_string()).is_err() {
+                return Outcome::Nothing;
+            }
+        }
+        Outcome::Answer(r)
+    }
+
+    /// The device that sent `request`, by its Digest credentials; or the
+    /// answer that refuses it (401 to challenge, 403 for wrong credentials
+    /// or an unknown or disabled device, alike).
+    async fn authenticate(&self, request: &Request, source: SocketAddr) -> Result<Device, Outcome> {
+        let auth = match request.headers().authorization() {
+            Ok(Some(auth)) => auth,
+            Ok(None) => return Err(self.challenge(request, source, false)),
+            Err(e) => {
+                warn!(%source, error = %e, "malformed Authorization");
+                return Err(self.answer(request, source, 400, "Bad Authorization"));
+            }
+        };
+        let forbidden = |why: &str| {
+            warn!(%source, user = %auth.username, reason = why, "SIP device refused");
+            self.answer(request, source, 403, "Forbidden")
+        };
+        let found = match self.store.device_by_sip_user(&auth.username).await {
+            Ok(found) => found,
+            Err(e) => {
+                error!(error = %e, "device registry unavailable");
+                return Err(self.answer(request, source, 500, "Server Internal Error"));
+            }
+        };
+        let Some((device, secrets)) = found else {
+            return Err(forbidden("unknown device"));
+        };
+        if device.disabled {
+            return Err(forbidden("device disabled"));
+        }
+        let ha1 = match auth.algorithm {
+            Algorithm::Md5 => &secrets.ha1_md5,
+            Algorithm::Sha256 => &secrets.ha1_sha256,
+        };
+        let now = self.now_secs();
+        match self
+            .digest
+            .verify(&auth, request.method(), request.uri().as_str(), ha1, now)
+        {
+            Ok(verified) => {
+                if lock(&self.nonce_counts).check(&verified, now).is_err() {
+                    // A replayed or reordered count: a fresh nonce, and the
+                    // device authenticates again.
+                    return Err(self.challenge(request, source, true));
+                }
+            }
+            Err(DigestError::Stale) => return Err(self.challenge(request, source, true)),
+            // A nonce from before a restart (the key is new): challenge again.
+            Err(DigestError::BadNonce) => return Err(self.challenge(request, source, false)),
+            Err(e) => return Err(forbidden(&e.to_string())),
+        }
+        // The identity the request claims must be the one that authenticated.
+        let claimed = match request.method() {
+            Method::Register => request.headers().to(),
+            _ => request.headers().from(),
+        };
+        if claimed.ok().and_then(|a| a.uri().user().map(str::to_owned))
+            != Some(device.sip_user.clone())
+        {
+            return Err(forbidden(
+                "the request names another user than it authenticated as",
+            ));
+        }
+        let now = self.clock.now();
+        lock(&self.last_seen).insert(device.id, now);
+        lock(&self.heard).insert(device.id, now);
+        Ok(device)
+    }
+
+    async fn register(&self, request: &Request, source: SocketAddr) -> Outcome {
+        let device = match self.authenticate(request, source).await {
+            Ok(d) => d,
+            Err(refusal) => return refusal,
+        };
+        let headers = request.headers();
+        let (contact, expires) = match (headers.contact(), headers.expires()) {
+            (Ok(c), Ok(e)) => (c, e),
+            _ => return self.answer(request, source, 400, "Bad Contact or Expires"),
+        };
+        let now = self.clock.now();
+        let mut bindings = lock(&self.bindings);
+        match contact {
+            None => {}
+            Some(Contact::Wildcard) => {
+                if expires != Some(0) {
+                    return self.answer(request, source, 400, "Wildcard Contact needs Expires: 0");
+                }
+                bindings.remove(&device.sip_user);
+            }
+            Some(Contact::Address(address)) => {
+                let asked = match address.expires() {
+                    Ok(e) => e.or(expires).unwrap_or(MAX_REGISTRATION),
+                    Err(_) => return self.answer(request, source, 400, "Bad Contact expires"),
+                };
+                let granted = asked.min(MAX_REGISTRATION);
+                if granted == 0 {
+                    bindings.remove(&device.sip_user);
+                } else {
+                    bindings.insert(
+                        device.sip_user.clone(),
+                        Binding {
+                            contact: address.uri().clone(),
+                            until: now + time::Duration::seconds(i64::from(granted)),
+                        },
+                    );
+                }
+            }
+        }
+        let current = bindings.get(&device.sip_user).cloned();
+        drop(bindings);
+        let Some(mut ok) = self.reply(request, source, 200, "OK") else {
+            return Outcome::Nothing;
+        };
+        if let Some(b) = current {
+            let left = (b.until - now).whole_seconds().max(0);
+            if ok
+                .push_header("Contact", &format!("<{}>;expires={left}", b.contact))
+                .is_err()
+            {
+                return Outcome::Nothing;
+            }
+        }
+        info!(%source, user = %device.sip_user, "device registered");
+        Outcome::Answer(ok)
+    }
+
+    async fn message(&self, request: &Request, source: SocketAddr) -> Outcome {
+        let device = match self.authenticate(request, source).await {
+            Ok(d) => d,
+            Err(refusal) => return refusal,
+        };
+        match request.headers().content_type() {
+            Ok(Some(t)) if t.is("application/scaip+xml") => {}
+            _ => return self.answer(request, source, 415, "Unsupported Media Type"),
+        }
+        if request.headers().get("Content-Encoding").is_some() {
+            return self.answer(request, source, 415, "Unsupported Media Type");
+        }
+        match self.reply(request, source, 200, "OK") {
+            Some(ok) => Outcome::Scaip(ok, Box::new(device), request.body().to_vec()),
+            None => Outcome::Nothing,
+        }
+    }
+
+    /// Handles a SCAIP request from an authenticated device; the `<mrs>`.
+    async fn scaip(&self, device: &Device, body: &[u8]) -> Mrs {
+        let request = match trygg_scaip::parse_request(body) {
+            Ok(r) => r,
+            Err(rejection) => {
+                warn!(user = %device.sip_user, snu = rejection.status_number().code(),
+                      reason = %rejection.reason(), "SCAIP request refused");
+                return rejection.response();
+            }
+        };
+        let reference = request.reference.clone();
+        if request.controller_id.as_str() != device.cid {
+            warn!(user = %device.sip_user, "SCAIP request with another device's cid refused");
+            let mut mrs = Mrs::new(Some(reference), StatusNumber::WrongContent);
+            mrs.status_text = "cid does not belong to this device".parse().ok();
+            return mrs;
+        }
+        let Some(kind) = kind_of(&request) else {
+            debug!(user = %device.sip_user, "heartbeat");
+            return Mrs::ok(reference);
+        };
+        let Ok(_permit) = self.commits.clone().try_acquire_owned() else {
+            warn!(user = %device.sip_user, "busy: alarm answered snu=6, the device retries");
+            return Mrs::new(Some(reference), StatusNumber::Busy);
+        };
+        let canonical = trygg_scaip::encode_request(&request);
+        let incoming = IncomingAlarm {
+            reference: reference.as_str(),
+            kind,
+            status_code: request.status_code.map(|c| c.value()),
+            priority: request.priority.map(|p| p.value()),
+            request: &canonical,
+        };
+        match self.store.record_alarm(device, &incoming).await {
+            Ok(recorded) => {
+                info!(user = %device.sip_user, alarm = %recorded.alarm, kind = kind.as_str(),
+                      repeat = recorded.repeat, "alarm recorded");
+                Mrs::ok(reference)
+            }
+            Err(e) => {
+                error!(user = %device.sip_user, error = %e, "alarm not stored: answered busy");
+                Mrs::new(Some(reference), StatusNumber::Busy)
+            }
+        }
+    }
+
+    /// Where a device's `<mrs>` goes: addressed to its registered contact,
+    /// sent to the address the request came from. That NAT mapping is open
+    /// now; the one the registration came through may have changed since
+    /// (a contact URI with a private address is not reachable at all).
+    fn target(&self, user: &str, source: SocketAddr) -> (Option<SipUri>, SocketAddr) {
+        let now = self.clock.now();
+        match lock(&self.bindings).get(user) {
+            Some(b) if b.until > now => (Some(b.contact.clone()), source),
+            _ => (None, source),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! What the receiver sends: answers, and its own MESSAGEs carrying `<mrs>`,
+//! retransmitted over UDP until the device answers (RFC 3261 §17.1.2).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tracing::{debug, error, warn};
+use trygg_sip::{
+    ClientAction, ClientTransaction, Host, MAGIC_COOKIE, Method, NameAddr, NewRequest, Request,
+    Response, SipUri, Transport, Via,
+};
+
+/// A random token for tags, branches and Call-IDs: 128 bits in hex.
+pub(crate) fn token() -> Result<String, trygg_crypto::CryptoError> {
+    let raw = trygg_crypto::random_bytes::<16>()?;
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The sending side of the socket and the client transactions waiting for
+/// a final response, by branch.
+pub(crate) struct Outbound {
+    socket: Arc<UdpSocket>,
+    local: SocketAddr,
+    realm: String,
+    waiting: Mutex<HashMap<String, oneshot::Sender<u16>>>,
+}
+
+impl Outbound {
+    pub(crate) fn new(socket: Arc<UdpSocket>, local: SocketAddr, realm: String) -> Self {
+        Self {
+            socket,
+            local,
+            realm,
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) async fn send_raw(&self, bytes: &[u8], to: SocketAddr) {
+        if let Err(e) = self.socket.send_to(bytes, to).await {
+            warn!(%to, error = %e, "SIP send failed");
+        }
+    }
+
+    /// A response to a MESSAGE this side sent: a final one ends its
+    /// retransmissions.
+    pub(crate) fn on_response(&self, response: &Response) {
+        if response.status() < 200 {
+            return;
+        }
+        let Ok(via) = response.headers().via() else {
+            return;
+        };
+        let waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(via.branch());
+        match waiting {
+            Some(tx) => {
+                let _ = tx.send(response.status());
+            }
+            None => debug!(
+                status = response.status(),
+                "SIP response to no pending request"
+            ),
+        }
+    }
+
+    /// The address to put in Via: the socket's, or when it listens on every
+    /// address, the one the route to `to` leaves from.
+    async fn via_ip(&self, to: SocketAddr) -> IpAddr {
+        let ip = self.local.ip();
+        if !ip.is_unspecified() {
+            return ip;
+        }
+        let any: SocketAddr = if to.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        match UdpSocket::bind(any).await {
+            Ok(probe) if probe.connect(to).await.is_ok() => {
+                probe.local_addr().map_or(ip, |a| a.ip())
+            }
+            _ => ip,
+        }
+    }
+
+    /// Sends a device its `<mrs>` in a MESSAGE and retransmits it until the
+    /// device answers or Timer F (32 s) runs out.
+    pub(crate) async fn send_mrs(
+        &self,
+        user: &str,
+        (contact, to): (Option<SipUri>, SocketAddr),
+        mrs: &trygg_scaip::Response,
+    ) {
+        let request = match self.mrs_request(user, contact, to, mrs).await {
+            Ok(r) => r,
+            Err(e) => {
+                error!(user, error = %e, "cannot build the <mrs> MESSAGE");
+                return;
+            }
+        };
+        let Ok(via) = request.headers().via() else {
+            return;
+        };
+        let branch = via.branch().to_owned();
+        let (tx, mut rx) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(branch.clone(), tx);
+        let bytes = request.to_bytes();
+        let start = tokio::time::Instant::now();
+        let mut transaction = ClientTransaction::new(start.elapsed(), false);
+        self.send_raw(&bytes, to).await;
+        loop {
+            match transaction.poll(start.elapsed()) {
+                ClientAction::Retransmit => self.send_raw(&bytes, to).await,
+                ClientAction::TimedOut => {
+                    warn!(user, %to, "the device did not confirm its <mrs> within 32 s");
+                    break;
+                }
+                ClientAction::Wait(until) => {
+                    tokio::select! {
+                        status = &mut rx => {
+                            match status {
+                                Ok(s) if s < 300 => debug!(user, status = s, "<mrs> delivered"),
+                                Ok(s) => warn!(user, status = s, "the device refused its <mrs>"),
+                                Err(_) => {}
+                            }
+                            break;
+                        }
+                        _ = tokio::time::sleep_until(start + until) => {}
+                    }
+                }
+            }
+        }
+        self.waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&branch);
+    }
+
+    async fn mrs_request(
+        &self,
+        user: &str,
+        contact: Option<SipUri>,
+        to: SocketAddr,
+        mrs: &trygg_scaip::Response,
+    ) -> Result<Request, Box<dyn std::error::Error + Send + Sync>> {
+        let uri = match contact {
+            Some(uri) => uri,
+            None => SipUri::parse(&format!("sip:{user}@{to}"))?,
+        };
+        let via_host = match self.via_ip(to).await {
+            IpAddr::V4(v4) => Host::Ipv4(v4),
+            IpAddr::V6(v6) => Host::Ipv6(v6),
+        };
+        let via = Via::new(
+            Transport::Udp,
+            via_host,
+            Some(self.local.port()),
+            &format!("{MAGIC_COOKIE}{}", token()?),
+        )?;
+        let from = NameAddr::new(SipUri::parse(&format!("sip:alarm@{}", self.realm))?)
+            .with_param("tag", Some(&token()?))?;
+        let to_addr = NameAddr::new(SipUri::parse(&format!("sip:{user}@{}", self.realm))?);
+        let call_id = token()?;
+        let mut request = Request::new(NewRequest {
+            method: Method::Message,
+            uri,
+            via,
+            from,
+            to: to_addr,
+            call_id: &call_id,
+            cseq: 1,
+        })?;
+        request.set_body(
+            "application/scaip+xml",
+            trygg_scaip::encode_response(mrs).into_bytes(),
+        )?;
+        Ok(request)
+    }
+}

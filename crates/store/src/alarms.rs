@@ -1,0 +1,536 @@
+//! Safety alarms: the device registry and received alarms.
+//!
+//! A device's SIP Digest credentials are kept only as HA1 values
+//! (`H(user:realm:password)`, one per algorithm), sealed under the
+//! installation's secrets key. The request a device sent (positions, texts)
+//! is sealed under the person's data key.
+//!
+//! [`Store::record_alarm`] is what makes an acknowledgement safe: it returns
+//! only after the alarm is committed, and a repeat of the same `(device,
+//! ref)` within [`REPEAT_WINDOW`] finds the stored alarm instead of making a
+//! second one.
+
+use crate::org::id_col;
+use crate::seal::Fields;
+use crate::{Result, Store, StoreError, Tx, from_ms, ms};
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+use time::{Duration, OffsetDateTime};
+use trygg_domain::{AlarmId, DeviceId, PersonId, TenantId, UnitId};
+use zeroize::Zeroizing;
+
+/// How long after its last repeat an alarm's `ref` still names it. A device
+/// answered `snu=4` (hold) polls for at most 30 minutes; after a reconnect
+/// it repeats what it had not had answered. A ref seen again later than
+/// this is a new alarm (devices count their refs round).
+pub const REPEAT_WINDOW: Duration = Duration::hours(2);
+
+/// A device in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its id.
+    pub id: DeviceId,
+    /// The tenant it belongs to.
+    pub tenant: TenantId,
+    /// The unit that answers its alarms.
+    pub unit: UnitId,
+    /// The person it is provisioned for.
+    pub person: PersonId,
+    /// The SIP Digest user name.
+    pub sip_user: String,
+    /// The SCAIP controller id (`cid`) it sends.
+    pub cid: String,
+    /// The SCAIP device type (`dty`).
+    pub device_type: u16,
+    /// The heartbeat interval it is supervised against.
+    pub heartbeat: Duration,
+    /// Whether it is refused.
+    pub disabled: bool,
+}
+
+/// A device's Digest HA1 values, hex as in the Digest computation.
+pub struct DeviceSecrets {
+    /// `MD5(user:realm:password)`.
+    pub ha1_md5: Zeroizing<String>,
+    /// `SHA-256(user:realm:password)`.
+    pub ha1_sha256: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for DeviceSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceSecrets(..)")
+    }
+}
+
+/// A device to provision.
+#[derive(Debug)]
+pub struct NewDevice<'a> {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Unit.
+    pub unit: UnitId,
+    /// Person.
+    pub person: PersonId,
+    /// SIP user name (unique in the installation).
+    pub sip_user: &'a str,
+    /// SCAIP controller id (unique in the tenant).
+    pub cid: &'a str,
+    /// SCAIP device type.
+    pub device_type: u16,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// The credentials.
+    pub secrets: &'a DeviceSecrets,
+}
+
+/// What kind of message an alarm row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// Someone needs help (no status code, or an alarm status code).
+    Alarm,
+    /// The device or its link needs attention (battery, power, link, missed heartbeat).
+    Technical,
+    /// Information that needs no one to act (presence, check-out, pill taken).
+    Status,
+}
+
+impl AlarmKind {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::Alarm => "alarm",
+            AlarmKind::Technical => "technical",
+            AlarmKind::Status => "status",
+        }
+    }
+}
+
+/// A received request to record.
+#[derive(Debug)]
+pub struct IncomingAlarm<'a> {
+    /// The SCAIP `ref`.
+    pub reference: &'a str,
+    /// Its kind.
+    pub kind: AlarmKind,
+    /// The SCAIP status code (`stc`), absent for a plain alarm.
+    pub status_code: Option<u16>,
+    /// The SCAIP priority (`pri`).
+    pub priority: Option<u8>,
+    /// The request in canonical form; sealed under the person's key.
+    pub request: &'a str,
+}
+
+/// The outcome of [`Store::record_alarm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The alarm.
+    pub alarm: AlarmId,
+    /// True when the request repeated an alarm already stored.
+    pub repeat: bool,
+}
+
+/// What a supervision row holds in place of a device's request.
+fn supervision_note(event: &str, at: OffsetDateTime) -> String {
+    format!("<supervision><{event}>{}</{event}></supervision>", ms(at))
+}
+
+/// A technical alarm raised by supervision, not by the device.
+fn technical(reference: &str) -> IncomingAlarm<'_> {
+    IncomingAlarm {
+        reference,
+        kind: AlarmKind::Technical,
+        status_code: None,
+        priority: None,
+        request: "",
+    }
+}
+
+/// An alarm without its personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSummary {
+    /// When it was first received.
+    pub received_at: OffsetDateTime,
+    /// `alarm`, `technical` or `status`.
+    pub kind: String,
+    /// Where it is in the workflow.
+    pub state: String,
+    /// The device's `ref`.
+    pub reference: String,
+}
+
+fn device_from_row(row: &AnyRow) -> Result<Device> {
+    let device_type: i64 = row.try_get("device_type")?;
+    let heartbeat_s: i64 = row.try_get("heartbeat_s")?;
+    Ok(Device {
+        id: id_col(row, "id")?,
+        tenant: id_col(row, "tenant_id")?,
+        unit: id_col(row, "unit_id")?,
+        person: id_col(row, "person_id")?,
+        sip_user: row.try_get("sip_user")?,
+        cid: row.try_get("cid")?,
+        device_type: u16::try_from(device_type)
+            .map_err(|_| StoreError::Corrupt(format!("device type {device_type}")))?,
+        heartbeat: Duration::seconds(heartbeat_s),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+    })
+}
+
+/// The columns `device_from_row` reads, as a literal for `concat!`.
+macro_rules! device_columns {
+    () => {
+        "id, tenant_id, unit_id, person_id, sip_user, cid, device_type, heartbeat_s, disabled_at"
+    };
+}
+
+fn secret_context(device: DeviceId, field: &str) -> Vec<u8> {
+    format!("devices/{device}/{field}").into_bytes()
+}
+
+impl Tx<'_> {
+    /// Provisions a device. The unit and person must be the tenant's.
+    pub async fn add_device(&mut self, new: &NewDevice<'_>) -> Result<Device> {
+        let id = DeviceId::generate(self.store.clock.as_ref());
+        let secrets = self.store.keys.secrets();
+        let md5 = secrets.seal(
+            new.secrets.ha1_md5.as_bytes(),
+            &secret_context(id, "ha1_md5"),
+        )?;
+        let sha256 = secrets.seal(
+            new.secrets.ha1_sha256.as_bytes(),
+            &secret_context(id, "ha1_sha256"),
+        )?;
+        let heartbeat_s = new.heartbeat.whole_seconds();
+        sqlx::query(
+            "INSERT INTO devices (id, tenant_id, unit_id, person_id, sip_user, cid, device_type, \
+             ha1_md5, ha1_sha256, heartbeat_s, created_at, due_at) \
+             SELECT $1, $2, u.id, p.id, $5, $6, $7, $8, $9, $10, $11, $12 FROM units u, persons p \
+             WHERE u.id = $3 AND u.tenant_id = $2 AND p.id = $4 AND p.tenant_id = $2",
+        )
+        .bind(id.to_string())
+        .bind(new.tenant.to_string())
+        .bind(new.unit.to_string())
+        .bind(new.person.to_string())
+        .bind(new.sip_user)
+        .bind(new.cid)
+        .bind(i64::from(new.device_type))
+        .bind(md5)
+        .bind(sha256)
+        .bind(heartbeat_s)
+        .bind(ms(self.now()))
+        .bind(ms(self.now() + new.heartbeat))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| {
+            crate::error::constraint(
+                e,
+                "a device with this SIP user or cid already exists",
+                "unit or person",
+            )
+        })
+        .and_then(|done| {
+            if done.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::UnknownReference("unit or person of the tenant"))
+            }
+        })?;
+        Ok(Device {
+            id,
+            tenant: new.tenant,
+            unit: new.unit,
+            person: new.person,
+            sip_user: new.sip_user.to_owned(),
+            cid: new.cid.to_owned(),
+            device_type: new.device_type,
+            heartbeat: Duration::seconds(heartbeat_s),
+            disabled: false,
+        })
+    }
+}
+
+/// An alarm's id and its request sealed under the person's key, made
+/// before the transaction (opening the key needs a connection of its own).
+struct SealedAlarm {
+    id: AlarmId,
+    request: Vec<u8>,
+}
+
+impl Store {
+    async fn seal_alarm(&self, device: &Device, request: &str) -> Result<SealedAlarm> {
+        let id = AlarmId::generate(self.clock.as_ref());
+        let key = self.person_key(device.tenant, device.person).await?;
+        let request = Fields::new(&key, "alarms", id).seal("request", request)?;
+        Ok(SealedAlarm { id, request })
+    }
+}
+
+impl Tx<'_> {
+    /// Inserts an alarm, or counts a repeat of the live `(device, ref)`.
+    async fn insert_alarm(
+        &mut self,
+        device: &Device,
+        incoming: &IncomingAlarm<'_>,
+        sealed: SealedAlarm,
+    ) -> Result<Recorded> {
+        let now = self.now();
+        let SealedAlarm { id, request } = sealed;
+        sqlx::query(
+            "UPDATE alarms SET ref_live = 0 \
+             WHERE device_id = $1 AND ref = $2 AND ref_live = 1 AND last_repeat_at < $3",
+        )
+        .bind(device.id.to_string())
+        .bind(incoming.reference)
+        .bind(ms(now - REPEAT_WINDOW))
+        .execute(&mut *self.tx)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO alarms (id, tenant_id, device_id, person_id, unit_id, ref, kind, \
+             status_code, priority, request, received_at, last_repeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             ON CONFLICT (device_id, ref) WHERE ref_live = 1 \
+             DO UPDATE SET repeats = alarms.repeats + 1, last_repeat_at = $11 \
+             RETURNING id, repeats",
+        )
+        .bind(id.to_string())
+        .bind(device.tenant.to_string())
+        .bind(device.id.to_string())
+        .bind(device.person.to_string())
+        .bind(device.unit.to_string())
+        .bind(incoming.reference)
+        .bind(incoming.kind.as_str())
+        .bind(incoming.status_code.map(i64::from))
+        .bind(incoming.priority.map(i64::from))
+        .bind(request)
+        .bind(ms(now))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(Recorded {
+            alarm: id_col(&row, "id")?,
+            repeat: row.try_get::<i64, _>("repeats")? > 0,
+        })
+    }
+}
+
+impl Store {
+    /// The device with this SIP user name and its credentials, if any.
+    pub async fn device_by_sip_user(&self, user: &str) -> Result<Option<(Device, DeviceSecrets)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            ", ha1_md5, ha1_sha256 FROM devices WHERE sip_user = $1"
+        ))
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let device = device_from_row(&row)?;
+        let open = |field: &str| -> Result<Zeroizing<String>> {
+            let sealed: Vec<u8> = row.try_get(field)?;
+            let bytes = self
+                .keys
+                .secrets()
+                .open(&sealed, &secret_context(device.id, field))?;
+            String::from_utf8(bytes.to_vec())
+                .map(Zeroizing::new)
+                .map_err(|_| StoreError::Corrupt(format!("devices.{field}")))
+        };
+        let secrets = DeviceSecrets {
+            ha1_md5: open("ha1_md5")?,
+            ha1_sha256: open("ha1_sha256")?,
+        };
+        Ok(Some((device, secrets)))
+    }
+
+    /// A tenant's devices, by SIP user name.
+    pub async fn devices(&self, tenant: TenantId) -> Result<Vec<Device>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM devices WHERE tenant_id = $1 ORDER BY sip_user"
+        ))
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(device_from_row)
+        .collect()
+    }
+
+    /// Records a request from a device and commits it before returning: a
+    /// new alarm, or the alarm it repeats (same `ref` within
+    /// [`REPEAT_WINDOW`] of that alarm's last repeat). Safe against
+    /// concurrent repeats: the live `(device, ref)` is unique in the
+    /// database, so exactly one of them creates the alarm.
+    pub async fn record_alarm(
+        &self,
+        device: &Device,
+        incoming: &IncomingAlarm<'_>,
+    ) -> Result<Recorded> {
+        let sealed = self.seal_alarm(device, incoming.request).await?;
+        let mut tx = self.begin().await?;
+        let recorded = tx.insert_alarm(device, incoming, sealed).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Records that devices were heard (each at its latest time), in one
+    /// transaction: their next heartbeat is due one interval later. A device
+    /// that had been reported silent is heard again: its silence ends and a
+    /// technical alarm says so, next to the one that reported it. Returns
+    /// the devices heard again.
+    pub async fn devices_heard(
+        &self,
+        heard: &[(DeviceId, OffsetDateTime)],
+    ) -> Result<Vec<DeviceId>> {
+        let now = self.clock.now();
+        // The silent ones among them (few), prepared before the transaction.
+        let silent: std::collections::HashSet<String> =
+            sqlx::query("SELECT id FROM devices WHERE silent_since IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| row.try_get("id"))
+                .collect::<std::result::Result<_, _>>()?;
+        let mut back = Vec::new();
+        for (id, _) in heard {
+            if silent.contains(&id.to_string()) {
+                let device = self.device(*id).await?;
+                let sealed = self
+                    .seal_alarm(&device, &supervision_note("heard-again", now))
+                    .await?;
+                back.push((device, sealed));
+            }
+        }
+        let mut tx = self.begin().await?;
+        for (device, at) in heard {
+            sqlx::query(
+                "UPDATE devices SET last_seen_at = $1, due_at = $1 + heartbeat_s * 1000 \
+                 WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
+            )
+            .bind(ms(*at))
+            .bind(device.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        let mut ended = Vec::new();
+        for (device, sealed) in back {
+            let was_silent = sqlx::query(
+                "UPDATE devices SET silent_since = NULL WHERE id = $1 AND silent_since IS NOT NULL",
+            )
+            .bind(device.id.to_string())
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if was_silent {
+                let reference = format!("heard{}", ms(now));
+                tx.insert_alarm(&device, &technical(&reference), sealed)
+                    .await?;
+                ended.push(device.id);
+            }
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// Devices whose heartbeat was due before `cutoff` and that are not yet
+    /// reported silent (at most `limit`, the longest overdue first).
+    pub async fn overdue_devices(&self, cutoff: OffsetDateTime, limit: i64) -> Result<Vec<Device>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM devices WHERE silent_since IS NULL AND disabled_at IS NULL AND due_at < $1 \
+             ORDER BY due_at LIMIT $2"
+        ))
+        .bind(ms(cutoff))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(device_from_row)
+        .collect()
+    }
+
+    /// Reports a device silent: a technical alarm, once per silence (a
+    /// device already reported gives `None`).
+    pub async fn report_silent(&self, device: &Device) -> Result<Option<Recorded>> {
+        let now = self.clock.now();
+        let sealed = self
+            .seal_alarm(device, &supervision_note("missed-heartbeat", now))
+            .await?;
+        let mut tx = self.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE devices SET silent_since = $1 WHERE id = $2 AND silent_since IS NULL",
+        )
+        .bind(ms(now))
+        .bind(device.id.to_string())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if marked != 1 {
+            return Ok(None);
+        }
+        let reference = format!("silent{}", ms(now));
+        let recorded = tx
+            .insert_alarm(device, &technical(&reference), sealed)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(recorded))
+    }
+
+    /// One device by id.
+    pub async fn device(&self, id: DeviceId) -> Result<Device> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM devices WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("device"))?;
+        device_from_row(&row)
+    }
+
+    /// The technical alarms of a device (id and ref), oldest first: counts
+    /// and references only, no personal data (for supervision and tests).
+    pub async fn technical_alarms(&self, device: DeviceId) -> Result<Vec<(AlarmId, String)>> {
+        sqlx::query(
+            "SELECT id, ref FROM alarms WHERE device_id = $1 AND kind = 'technical' \
+             ORDER BY received_at, id",
+        )
+        .bind(device.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| Ok((id_col(row, "id")?, row.try_get("ref")?)))
+        .collect()
+    }
+
+    /// How many alarm rows a device has and how many repeats they absorbed:
+    /// counts only, no personal data (for supervision and tests).
+    pub async fn alarm_counts(&self, device: DeviceId) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(repeats), 0) AS BIGINT) AS r FROM alarms WHERE device_id = $1",
+        )
+        .bind(device.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("r")?))
+    }
+
+    /// When an alarm was received, and its kind, state and ref (no personal data).
+    pub async fn alarm_summary(&self, alarm: AlarmId) -> Result<AlarmSummary> {
+        let row = sqlx::query("SELECT received_at, kind, state, ref FROM alarms WHERE id = $1")
+            .bind(alarm.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("alarm"))?;
+        Ok(AlarmSummary {
+            received_at: from_ms(row.try_get("received_at")?)?,
+            kind: row.try_get("kind")?,
+            state: row.try_get("state")?,
+            reference: row.try_get("ref")?,
+        })
+    }
+}
