@@ -1,6 +1,6 @@
 //! The UDP endpoint: one socket for every device, a task per request.
 
-use crate::outbound::Outbound;
+use crate::outbound::{Link, Outbound};
 use crate::{MAX_HANDLERS, MAX_REGISTRATION, NONCE_LIFETIME, kind_of};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,10 +19,12 @@ use trygg_sip::{
 use trygg_store::{Device, IncomingAlarm, Store};
 
 /// The receiver's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
-    /// Where to listen for SIP over UDP.
+    /// Where to listen for SIP over UDP, and over TCP on the same port.
     pub udp: SocketAddr,
+    /// Where to listen for SIP over TLS, and with which certificate.
+    pub tls: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
     /// The Digest realm; devices' credentials are bound to it.
     pub realm: String,
     /// Alarms being committed at once; a request beyond it is answered
@@ -47,6 +49,17 @@ pub struct Supervision {
     pub silent: Vec<DeviceId>,
     /// Devices heard again after being reported silent.
     pub heard_again: Vec<DeviceId>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("udp", &self.udp)
+            .field("tls", &self.tls.as_ref().map(|(addr, _)| addr))
+            .field("realm", &self.realm)
+            .field("max_in_flight", &self.max_in_flight)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the receiver could not start.
@@ -102,6 +115,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Receiver {
     shared: Arc<Shared>,
     local: SocketAddr,
+    tcp: SocketAddr,
+    tls: Option<SocketAddr>,
+    listeners: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     supervisor: JoinHandle<()>,
@@ -130,6 +146,28 @@ impl Receiver {
             addr: config.udp,
             source,
         })?;
+        let bind_tcp = |addr: SocketAddr| async move {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ReceiverError::Bind { addr, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| ReceiverError::Bind { addr, source })?;
+            Ok::<_, ReceiverError>((listener, bound))
+        };
+        // TCP on the port UDP got (the same number when asked for port 0).
+        let (tcp_listener, tcp) = bind_tcp(local).await?;
+        let tls_listener = match &config.tls {
+            Some((addr, server)) => {
+                let (listener, bound) = bind_tcp(*addr).await?;
+                Some((
+                    listener,
+                    bound,
+                    tokio_rustls::TlsAcceptor::from(server.clone()),
+                ))
+            }
+            None => None,
+        };
         let key = trygg_crypto::random_bytes::<32>()?;
         let digest =
             DigestServer::new(&key, &config.realm, NONCE_LIFETIME).map_err(ReceiverError::Realm)?;
@@ -155,11 +193,34 @@ impl Receiver {
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(receive(shared.clone(), socket, stopped.clone()));
-        let supervisor = tokio::spawn(supervise_every(shared.clone(), stopped));
-        info!(%local, realm = %config.realm, "SIP receiver listening (UDP)");
+        let supervisor = tokio::spawn(supervise_every(shared.clone(), stopped.clone()));
+        let connections = Arc::new(Semaphore::new(crate::stream::MAX_CONNECTIONS));
+        let mut listeners = vec![tokio::spawn(crate::stream::accept(
+            shared.clone(),
+            tcp_listener,
+            None,
+            connections.clone(),
+            stopped.clone(),
+        ))];
+        let mut tls = None;
+        if let Some((listener, bound, acceptor)) = tls_listener {
+            tls = Some(bound);
+            listeners.push(tokio::spawn(crate::stream::accept(
+                shared.clone(),
+                listener,
+                Some(acceptor),
+                connections,
+                stopped,
+            )));
+            info!(local = %bound, "SIP receiver listening (TLS)");
+        }
+        info!(%local, realm = %config.realm, "SIP receiver listening (UDP and TCP)");
         Ok(Self {
             shared,
             local,
+            tcp,
+            tls,
+            listeners,
             stop,
             task,
             supervisor,
@@ -169,6 +230,16 @@ impl Receiver {
     /// The address the socket is bound to.
     pub fn udp_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The address TCP listens on (the UDP port).
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp
+    }
+
+    /// The address TLS listens on, if it does.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls
     }
 
     /// When a device was last heard from (any authenticated request).
@@ -190,6 +261,9 @@ impl Receiver {
         let _ = self.stop.send(true);
         let _ = self.task.await;
         let _ = self.supervisor.await;
+        for listener in self.listeners {
+            let _ = listener.await;
+        }
         // Wait for the handlers in flight: each holds a permit.
         let _ = self
             .shared
@@ -256,11 +330,11 @@ async fn receive(shared: Arc<Shared>, socket: Arc<UdpSocket>, mut stopped: watch
         match message {
             Message::Response(response) => shared.outbound.on_response(&response),
             Message::Request(request) => {
-                let Ok(permit) = shared.handlers.clone().try_acquire_owned() else {
+                let Ok(permit) = shared.handler_permit() else {
                     warn!(%source, "too many requests in progress: dropped (the device retransmits)");
                     continue;
                 };
-                tokio::spawn(handle(shared.clone(), request, source, permit));
+                tokio::spawn(handle(shared.clone(), request, Link::Udp(source), permit));
             }
         }
     }
@@ -274,26 +348,28 @@ enum Outcome {
     Nothing,
 }
 
-async fn handle(
+/// Handles one request that came over `link` (a datagram or a stream).
+pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request,
-    source: SocketAddr,
+    link: Link,
     _permit: OwnedSemaphorePermit,
 ) {
+    let source = link.peer();
     let arrival = {
         let now = shared.started.elapsed();
-        lock(&shared.transactions).on_request(&request, false, now)
+        lock(&shared.transactions).on_request(&request, link.is_reliable(), now)
     };
     let key = match arrival {
         Ok(Arrival::New(key)) => key,
         Ok(Arrival::Retransmission(Some(answer))) => {
-            shared.outbound.send_raw(&answer, source).await;
+            shared.outbound.send(&link, &answer).await;
             return;
         }
         Ok(Arrival::Retransmission(None)) => return,
         Ok(Arrival::Full) => {
             if let Some(r) = shared.reply(&request, source, 503, "Service Unavailable") {
-                shared.outbound.send_raw(&r.to_bytes(), source).await;
+                shared.outbound.send(&link, &r.to_bytes()).await;
             }
             return;
         }
@@ -322,18 +398,25 @@ async fn handle(
     };
     let bytes = answer.to_bytes();
     lock(&shared.transactions).respond(&key, bytes.clone(), shared.started.elapsed());
-    shared.outbound.send_raw(&bytes, source).await;
+    shared.outbound.send(&link, &bytes).await;
     if let Some((device, body)) = then {
         let mrs = shared.scaip(&device, &body).await;
-        let target = shared.target(&device.sip_user, source);
+        let contact = shared.contact(&device.sip_user);
         shared
             .outbound
-            .send_mrs(&device.sip_user, target, &mrs)
+            .send_mrs(&device.sip_user, contact, &link, &mrs)
             .await;
     }
 }
 
 impl Shared {
+    /// A slot to handle one request in, if fewer than [`MAX_HANDLERS`] are.
+    pub(crate) fn handler_permit(
+        &self,
+    ) -> Result<OwnedSemaphorePermit, tokio::sync::TryAcquireError> {
+        self.handlers.clone().try_acquire_owned()
+    }
+
     /// Writes the devices heard since the last round; on failure they are
     /// kept for the next.
     async fn flush_heard(&self) -> Result<Vec<DeviceId>, trygg_store::StoreError> {
@@ -629,15 +712,17 @@ impl Shared {
         }
     }
 
-    /// Where a device's `<mrs>` goes: addressed to its registered contact,
-    /// sent to the address the request came from. That NAT mapping is open
-    /// now; the one the registration came through may have changed since
-    /// (a contact URI with a private address is not reachable at all).
-    fn target(&self, user: &str, source: SocketAddr) -> (Option<SipUri>, SocketAddr) {
+    /// The registered contact of a device, the Request-URI of its `<mrs>`.
+    /// The `<mrs>` itself goes back the way the request came: over UDP to
+    /// the address it came from (that NAT mapping is open now; the one the
+    /// registration came through may have changed, and a contact with a
+    /// private address is not reachable at all), over TCP or TLS on the
+    /// same connection.
+    fn contact(&self, user: &str) -> Option<SipUri> {
         let now = self.clock.now();
         match lock(&self.bindings).get(user) {
-            Some(b) if b.until > now => (Some(b.contact.clone()), source),
-            _ => (None, source),
+            Some(b) if b.until > now => Some(b.contact.clone()),
+            _ => None,
         }
     }
 }

@@ -26,9 +26,11 @@
 mod classify;
 mod endpoint;
 mod outbound;
+mod stream;
 
 pub use classify::kind_of;
 pub use endpoint::{Config, Receiver, ReceiverError, SUPERVISION_INTERVAL, Supervision};
+pub use stream::{IDLE_TIMEOUT, MAX_CONNECTIONS};
 
 /// At most this many requests are handled at once; datagrams beyond it are
 /// dropped before parsing (UDP devices retransmit).

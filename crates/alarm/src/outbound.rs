@@ -5,12 +5,46 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, warn};
 use trygg_sip::{
     ClientAction, ClientTransaction, Host, MAGIC_COOKIE, Method, NameAddr, NewRequest, Request,
     Response, SipUri, Transport, Via,
 };
+
+/// How a request came, and so how its answers go back.
+#[derive(Clone, Debug)]
+pub(crate) enum Link {
+    /// A datagram from this address, answered from the receiver's socket.
+    Udp(SocketAddr),
+    /// A TCP or TLS connection: answers are written to it, in order.
+    Stream {
+        peer: SocketAddr,
+        local: SocketAddr,
+        tls: bool,
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+}
+
+impl Link {
+    pub(crate) fn peer(&self) -> SocketAddr {
+        match self {
+            Link::Udp(peer) | Link::Stream { peer, .. } => *peer,
+        }
+    }
+
+    pub(crate) fn is_reliable(&self) -> bool {
+        matches!(self, Link::Stream { .. })
+    }
+
+    fn transport(&self) -> Transport {
+        match self {
+            Link::Udp(_) => Transport::Udp,
+            Link::Stream { tls: false, .. } => Transport::Tcp,
+            Link::Stream { tls: true, .. } => Transport::Tls,
+        }
+    }
+}
 
 /// A random token for tags, branches and Call-IDs: 128 bits in hex.
 pub(crate) fn token() -> Result<String, trygg_crypto::CryptoError> {
@@ -37,9 +71,20 @@ impl Outbound {
         }
     }
 
-    pub(crate) async fn send_raw(&self, bytes: &[u8], to: SocketAddr) {
-        if let Err(e) = self.socket.send_to(bytes, to).await {
-            warn!(%to, error = %e, "SIP send failed");
+    /// Sends bytes back over `link`. A stream whose writer is gone (the
+    /// connection closed) loses them: the device repeats its request.
+    pub(crate) async fn send(&self, link: &Link, bytes: &[u8]) {
+        match link {
+            Link::Udp(to) => {
+                if let Err(e) = self.socket.send_to(bytes, to).await {
+                    warn!(%to, error = %e, "SIP send failed");
+                }
+            }
+            Link::Stream { peer, writer, .. } => {
+                if writer.send(bytes.to_vec()).await.is_err() {
+                    debug!(%peer, "SIP connection closed before the answer");
+                }
+            }
         }
     }
 
@@ -88,15 +133,16 @@ impl Outbound {
         }
     }
 
-    /// Sends a device its `<mrs>` in a MESSAGE and retransmits it until the
-    /// device answers or Timer F (32 s) runs out.
+    /// Sends a device its `<mrs>` in a MESSAGE over `link` and, over UDP,
+    /// retransmits it until the device answers or Timer F (32 s) runs out.
     pub(crate) async fn send_mrs(
         &self,
         user: &str,
-        (contact, to): (Option<SipUri>, SocketAddr),
+        contact: Option<SipUri>,
+        link: &Link,
         mrs: &trygg_scaip::Response,
     ) {
-        let request = match self.mrs_request(user, contact, to, mrs).await {
+        let request = match self.mrs_request(user, contact, link, mrs).await {
             Ok(r) => r,
             Err(e) => {
                 error!(user, error = %e, "cannot build the <mrs> MESSAGE");
@@ -114,12 +160,13 @@ impl Outbound {
             .insert(branch.clone(), tx);
         let bytes = request.to_bytes();
         let start = tokio::time::Instant::now();
-        let mut transaction = ClientTransaction::new(start.elapsed(), false);
-        self.send_raw(&bytes, to).await;
+        let mut transaction = ClientTransaction::new(start.elapsed(), link.is_reliable());
+        self.send(link, &bytes).await;
         loop {
             match transaction.poll(start.elapsed()) {
-                ClientAction::Retransmit => self.send_raw(&bytes, to).await,
+                ClientAction::Retransmit => self.send(link, &bytes).await,
                 ClientAction::TimedOut => {
+                    let to = link.peer();
                     warn!(user, %to, "the device did not confirm its <mrs> within 32 s");
                     break;
                 }
@@ -148,21 +195,26 @@ impl Outbound {
         &self,
         user: &str,
         contact: Option<SipUri>,
-        to: SocketAddr,
+        link: &Link,
         mrs: &trygg_scaip::Response,
     ) -> Result<Request, Box<dyn std::error::Error + Send + Sync>> {
+        let to = link.peer();
         let uri = match contact {
             Some(uri) => uri,
             None => SipUri::parse(&format!("sip:{user}@{to}"))?,
         };
-        let via_host = match self.via_ip(to).await {
+        let (ip, port) = match link {
+            Link::Udp(_) => (self.via_ip(to).await, self.local.port()),
+            Link::Stream { local, .. } => (local.ip(), local.port()),
+        };
+        let via_host = match ip {
             IpAddr::V4(v4) => Host::Ipv4(v4),
             IpAddr::V6(v6) => Host::Ipv6(v6),
         };
         let via = Via::new(
-            Transport::Udp,
+            link.transport(),
             via_host,
-            Some(self.local.port()),
+            Some(port),
             &format!("{MAGIC_COOKIE}{}", token()?),
         )?;
         let from = NameAddr::new(SipUri::parse(&format!("sip:alarm@{}", self.realm))?)

@@ -379,6 +379,8 @@ settings! {
             "Whether a person's log extract (\"who looked at my data\") names the staff members, not only their units.";
         sip_listen: Option<SocketAddr> = "", env "TRYGG_SIP_LISTEN",
             "Address and port to receive safety alarms on, SCAIP over SIP/UDP (e.g. 0.0.0.0:5060). Unset: no alarm reception, except with --demo, which listens on 127.0.0.1:5060.";
+        sips_listen: Option<SocketAddr> = "", env "TRYGG_SIPS_LISTEN",
+            "Address and port to receive safety alarms on over TLS (SIPS, e.g. 0.0.0.0:5061), with tls_cert and tls_key. Unset: no SIP over TLS.";
         sip_prefer_sha256: bool = "false", env "TRYGG_SIP_PREFER_SHA256",
             "Offer devices SHA-256 Digest before MD5. Off by default: some devices take the first challenge and know only MD5. Device passwords are random (100 bits), so MD5 Digest exposes no guessable secret; use TLS for confidentiality.";
         alarm_heartbeat_grace_secs: u64 = "120", env "TRYGG_ALARM_HEARTBEAT_GRACE_SECS",

@@ -22,6 +22,34 @@ pub struct Server {
     alarms: Option<trygg_alarm::Receiver>,
 }
 
+/// The TLS server configuration for SIP over TLS, from PEM files: aws-lc-rs,
+/// TLS 1.2 and 1.3 (embedded alarm devices often lack 1.3).
+fn sip_tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let context = || {
+        format!(
+            "SV001 cannot load TLS certificate {} and key {}",
+            cert.display(),
+            key.display()
+        )
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(context)?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(context)?;
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .with_context(context)?;
+    Ok(std::sync::Arc::new(config))
+}
+
 /// How often pending audit entries are integrated and a checkpoint signed.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -58,6 +86,11 @@ impl Server {
                 .await
                 .context("SV003 cannot open the audit log")?,
         );
+        let sips = match (settings.sips_listen, &settings.tls_cert, &settings.tls_key) {
+            (None, _, _) => None,
+            (Some(addr), Some(cert), Some(key)) => Some((addr, sip_tls_config(cert, key)?)),
+            (Some(_), _, _) => anyhow::bail!("SV005 sips_listen needs tls_cert and tls_key"),
+        };
         let alarms = match settings.sip_listen {
             Some(udp) => Some(
                 trygg_alarm::Receiver::start(
@@ -65,6 +98,7 @@ impl Server {
                     store.clock().clone(),
                     trygg_alarm::Config {
                         udp,
+                        tls: sips,
                         realm: sip_realm.to_owned(),
                         max_in_flight: usize::try_from(settings.alarm_max_in_flight)
                             .unwrap_or(usize::MAX),

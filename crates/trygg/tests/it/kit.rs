@@ -289,14 +289,25 @@ impl TestApp {
         listen: &str,
         oidc: Vec<trygg_oidc::ProviderConfig>,
     ) -> Self {
-        let db = TestDb::new(backend).await;
-        let store = db.open(&clock).await.unwrap();
         let args = ServeArgs {
             listen: Some(listen.into()),
-            sip_listen: Some("127.0.0.1:0".into()),
-            shutdown_grace_secs: Some("2".into()),
             ..Default::default()
         };
+        Self::spawn_configured(backend, clock, args, oidc).await
+    }
+
+    /// A server with given settings (SIP on a free port unless they say
+    /// otherwise).
+    pub async fn spawn_configured(
+        backend: Backend,
+        clock: ManualClock,
+        mut args: ServeArgs,
+        oidc: Vec<trygg_oidc::ProviderConfig>,
+    ) -> Self {
+        let db = TestDb::new(backend).await;
+        let store = db.open(&clock).await.unwrap();
+        args.sip_listen.get_or_insert_with(|| "127.0.0.1:0".into());
+        args.shutdown_grace_secs.get_or_insert_with(|| "2".into());
         let settings = args.resolve(&FileValues::default()).unwrap();
         let simulator = trygg_bankid::BankIdSimulator::new(Arc::new(clock.clone()), Vec::new());
         let bankid = simulator

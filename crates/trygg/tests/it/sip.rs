@@ -37,8 +37,20 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs sipp as `user` with `password` against the app's receiver.
+/// Runs sipp as `user` with `password` against the app's receiver, over UDP.
 async fn sipp(app: &TestApp, name: &str, user: &str, password: &str, body: &str) -> SippRun {
+    sipp_over(app, "u1", name, user, password, body).await
+}
+
+/// The same over a sipp transport: `u1` (UDP) or `t1` (one TCP connection).
+async fn sipp_over(
+    app: &TestApp,
+    transport: &str,
+    name: &str,
+    user: &str,
+    password: &str,
+    body: &str,
+) -> SippRun {
     let dir = tempfile::tempdir().unwrap();
     let fields = dir.path().join("fields.csv");
     std::fs::write(&fields, format!("SEQUENTIAL\n{user};{password};trygg\n")).unwrap();
@@ -49,7 +61,12 @@ async fn sipp(app: &TestApp, name: &str, user: &str, password: &str, body: &str)
         .local_addr()
         .unwrap()
         .port();
-    let target = app.server.alarms().unwrap().udp_addr();
+    let receiver = app.server.alarms().unwrap();
+    let target = if transport == "u1" {
+        receiver.udp_addr()
+    } else {
+        receiver.tcp_addr()
+    };
     let mut command = tokio::process::Command::new("sipp");
     if !body.is_empty() {
         command.args(["-set", "body", body]);
@@ -59,7 +76,7 @@ async fn sipp(app: &TestApp, name: &str, user: &str, password: &str, body: &str)
         .args(["-sf", scenario(name).to_str().unwrap()])
         .args(["-oocsf", scenario("ooc.xml").to_str().unwrap()])
         .args(["-inf", fields.to_str().unwrap()])
-        .args(["-au", user, "-ap", password])
+        .args(["-au", user, "-ap", password, "-t", transport])
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(["-m", "1", "-l", "1", "-timeout", "30s", "-timeout_error"])
         .args(["-trace_msg", "-message_file", log.to_str().unwrap()])
@@ -106,6 +123,18 @@ on_both_backends! {
         // One alarm, which absorbed the repeat.
         assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 1));
         assert!(app.server.alarms().unwrap().last_seen(device.id).is_some());
+    }
+
+    async fn sipp_over_tcp_gets_its_mrs_on_the_same_connection(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let run = sipp_over(&app, "t1", "device.xml", "larm-0001", "hemligt-losen-1", &alarm_body(&device, "T5")).await;
+        assert!(run.ok, "{}\n{}", run.output, run.messages);
+        let mrs = run.mrs_bodies();
+        assert_eq!(mrs.len(), 2, "{}", run.messages);
+        assert!(mrs.iter().all(|m| m.contains("<ref>T5</ref>") && m.contains("<snu>0</snu>")), "{mrs:?}");
+        assert!(run.messages.contains("SIP/2.0/TCP"), "{}", run.messages);
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 1));
     }
 
     async fn sipp_heartbeats_are_answered_and_not_stored(backend) {
@@ -194,4 +223,176 @@ on_both_backends! {
         receiver.supervise().await.unwrap();
         assert_eq!(technical().await.len(), 3);
     }
+
+    async fn a_device_over_tls_registers_and_gets_its_mrs_on_the_connection(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let files = trygg::devcert::generate(dir.path(), &hosts).unwrap();
+        let args = trygg::config::ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            tls_cert: Some(files.cert.to_str().unwrap().into()),
+            tls_key: Some(files.key.to_str().unwrap().into()),
+            sips_listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let app = TestApp::spawn_configured(backend, clock(), args, Vec::new()).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let addr = app.server.alarms().unwrap().tls_addr().unwrap();
+        let mut tls = TlsDevice::connect(addr, &files.ca_cert).await;
+
+        let register = |n: u32, auth: Option<String>| sip_request("REGISTER", "sip:trygg", n, auth, "");
+        tls.send(&register(1, None)).await;
+        let challenge = tls.response(401).await;
+        let auth = answer(&challenge, "REGISTER", "sip:trygg");
+        tls.send(&register(2, Some(auth))).await;
+        tls.response(200).await;
+
+        let body = alarm_body(&device, "S1");
+        let message = |n: u32, auth: Option<String>| sip_request("MESSAGE", "sip:alarm@trygg", n, auth, &body);
+        tls.send(&message(3, None)).await;
+        let challenge = tls.response(401).await;
+        let auth = answer(&challenge, "MESSAGE", "sip:alarm@trygg");
+        tls.send(&message(4, Some(auth))).await;
+        tls.response(200).await;
+        // The <mrs> comes over the same connection; the device answers it.
+        let mrs = tls.request().await;
+        let text = String::from_utf8(mrs.body().to_vec()).unwrap();
+        assert!(text.contains("<ref>S1</ref>") && text.contains("<snu>0</snu>"), "{text}");
+        assert!(mrs.headers().via().unwrap().transport() == trygg_sip::Transport::Tls);
+        let ok = trygg_sip::Response::for_request(&mrs, 200, "OK", None, "devtag").unwrap();
+        tls.send(&ok.to_bytes()).await;
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 0));
+        // A keep-alive ping is answered.
+        tls.send(b"\r\n\r\n").await;
+        assert_eq!(tls.raw(2).await, b"\r\n");
+        // A message without Content-Length ends the connection.
+        tls.send(b"OPTIONS sip:trygg SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKx\r\n\r\n").await;
+        assert!(tls.closed().await);
+    }
+}
+
+/// A device's TLS connection, framed like the receiver frames it.
+struct TlsDevice {
+    stream: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    framer: trygg_sip::Framer,
+}
+
+impl TlsDevice {
+    async fn connect(addr: std::net::SocketAddr, ca: &Path) -> Self {
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        for cert in tokio_rustls::rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider =
+            std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        Self {
+            stream,
+            framer: trygg_sip::Framer::new(),
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt as _;
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    async fn frame(&mut self) -> trygg_sip::Message {
+        use tokio::io::AsyncReadExt as _;
+        loop {
+            if let Some(frame) = self.framer.next_frame().unwrap() {
+                match frame {
+                    trygg_sip::Frame::Message(m) => return m,
+                    trygg_sip::Frame::Ping => continue,
+                }
+            }
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.stream.read(&mut buf),
+            )
+            .await
+            .expect("an answer within 10 s")
+            .unwrap();
+            assert!(n > 0, "connection closed");
+            self.framer.push(&buf[..n]).unwrap();
+        }
+    }
+
+    async fn response(&mut self, status: u16) -> trygg_sip::Response {
+        match self.frame().await {
+            trygg_sip::Message::Response(r) if r.status() == status => r,
+            other => panic!("expected {status}, got {other:?}"),
+        }
+    }
+
+    async fn request(&mut self) -> trygg_sip::Request {
+        match self.frame().await {
+            trygg_sip::Message::Request(r) => r,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    async fn raw(&mut self, n: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt as _;
+        let mut buf = vec![0u8; n];
+        self.stream.read_exact(&mut buf).await.unwrap();
+        buf
+    }
+
+    async fn closed(&mut self) -> bool {
+        use tokio::io::AsyncReadExt as _;
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.stream.read(&mut buf)
+            )
+            .await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+}
+
+/// A request as the TLS device writes it.
+fn sip_request(method: &str, uri: &str, cseq: u32, auth: Option<String>, body: &str) -> Vec<u8> {
+    let mut text = format!(
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKtls{cseq}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:larm-0001@trygg>;tag=dev1\r\n"
+    );
+    if method == "REGISTER" {
+        text.push_str("To: <sip:larm-0001@trygg>\r\nContact: <sip:larm-0001@127.0.0.1:5061;transport=tls>\r\n");
+    } else {
+        text.push_str("To: <sip:alarm@trygg>\r\nContent-Type: application/scaip+xml\r\n");
+    }
+    text.push_str(&format!(
+        "Call-ID: tls-device-1\r\nCSeq: {cseq} {method}\r\n"
+    ));
+    if let Some(auth) = auth {
+        text.push_str(&format!("Authorization: {auth}\r\n"));
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    text.into_bytes()
+}
+
+/// The device's Authorization for the first (MD5) challenge of a 401.
+fn answer(challenge: &trygg_sip::Response, method: &str, uri: &str) -> String {
+    let challenges = challenge.headers().www_authenticate().unwrap();
+    let first = challenges.first().unwrap();
+    assert_eq!(first.algorithm, trygg_sip::Algorithm::Md5);
+    let method = trygg_sip::Method::parse(method).unwrap();
+    first
+        .answer("larm-0001", "hemligt-losen-1", &method, uri, "c0ffee", 1)
+        .to_string()
 }
