@@ -224,6 +224,41 @@ on_both_backends! {
         assert_eq!(technical().await.len(), 3);
     }
 
+    async fn with_every_commit_slot_taken_an_alarm_is_answered_busy_and_nothing_is_lost(backend) {
+        let args = trygg::config::ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            alarm_max_in_flight: Some("1".into()),
+            ..Default::default()
+        };
+        let app = TestApp::spawn_configured(backend, clock(), args, Vec::new()).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        // Storage stalls: another transaction holds the lock alarms need.
+        let raw = app.db.raw().await;
+        let mut stall = raw.begin().await.unwrap();
+        let lock = match backend {
+            Backend::Sqlite => "UPDATE devices SET heartbeat_s = heartbeat_s",
+            Backend::Postgres => "LOCK TABLE alarms IN SHARE ROW EXCLUSIVE MODE",
+        };
+        sqlx::query(lock).execute(&mut *stall).await.unwrap();
+        let mut tcp = StreamDevice::connect_tcp(app.server.alarms().unwrap().tcp_addr()).await;
+        tcp.alarm("TCP", 1, &alarm_body(&device, "R1")).await;
+        tcp.alarm("TCP", 3, &alarm_body(&device, "R2")).await;
+        // One of the two holds the only commit slot, waiting for storage;
+        // the other is answered busy at once, so the device retries.
+        let first = tcp.mrs().await;
+        assert!(first.contains("<snu>6</snu>"), "{first}");
+        let busy = if first.contains("<ref>R1</ref>") { "R1" } else { "R2" };
+        stall.rollback().await.unwrap();
+        let second = tcp.mrs().await;
+        assert!(second.contains("<snu>0</snu>") && !second.contains(&format!("<ref>{busy}</ref>")), "{second}");
+        // Only the acknowledged alarm is stored; the busy one, sent again, is.
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 0));
+        tcp.alarm("TCP", 5, &alarm_body(&device, busy)).await;
+        let again = tcp.mrs().await;
+        assert!(again.contains("<snu>0</snu>") && again.contains(&format!("<ref>{busy}</ref>")), "{again}");
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (2, 0));
+    }
+
     async fn a_device_over_tls_registers_and_gets_its_mrs_on_the_connection(backend) {
         let dir = tempfile::tempdir().unwrap();
         let hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
@@ -271,10 +306,22 @@ on_both_backends! {
     }
 }
 
-/// A device's TLS connection, framed like the receiver frames it.
-struct TlsDevice {
-    stream: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+/// A device's TCP or TLS connection, framed like the receiver frames it.
+struct StreamDevice<S> {
+    stream: S,
     framer: trygg_sip::Framer,
+}
+
+type TlsDevice = StreamDevice<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+impl StreamDevice<tokio::net::TcpStream> {
+    async fn connect_tcp(addr: std::net::SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        Self {
+            stream,
+            framer: trygg_sip::Framer::new(),
+        }
+    }
 }
 
 impl TlsDevice {
@@ -302,7 +349,9 @@ impl TlsDevice {
             framer: trygg_sip::Framer::new(),
         }
     }
+}
 
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> StreamDevice<S> {
     async fn send(&mut self, bytes: &[u8]) {
         use tokio::io::AsyncWriteExt as _;
         self.stream.write_all(bytes).await.unwrap();
@@ -351,6 +400,26 @@ impl TlsDevice {
         buf
     }
 
+    /// MESSAGE with a SCAIP body, answered 401 and then, with Digest, 200.
+    async fn alarm(&mut self, transport: &str, cseq: u32, body: &str) {
+        let message = |n: u32, auth: Option<String>| {
+            sip_request_over(transport, "MESSAGE", "sip:alarm@trygg", n, auth, body)
+        };
+        self.send(&message(cseq, None)).await;
+        let challenge = self.response(401).await;
+        let auth = answer(&challenge, "MESSAGE", "sip:alarm@trygg");
+        self.send(&message(cseq + 1, Some(auth))).await;
+        self.response(200).await;
+    }
+
+    /// The next `<mrs>`, answered 200 OK.
+    async fn mrs(&mut self) -> String {
+        let mrs = self.request().await;
+        let ok = trygg_sip::Response::for_request(&mrs, 200, "OK", None, "devtag").unwrap();
+        self.send(&ok.to_bytes()).await;
+        String::from_utf8(mrs.body().to_vec()).unwrap()
+    }
+
     async fn closed(&mut self) -> bool {
         use tokio::io::AsyncReadExt as _;
         let mut buf = [0u8; 64];
@@ -367,8 +436,20 @@ impl TlsDevice {
 
 /// A request as the TLS device writes it.
 fn sip_request(method: &str, uri: &str, cseq: u32, auth: Option<String>, body: &str) -> Vec<u8> {
+    sip_request_over("TLS", method, uri, cseq, auth, body)
+}
+
+/// A request as a stream device writes it, over `TCP` or `TLS`.
+fn sip_request_over(
+    transport: &str,
+    method: &str,
+    uri: &str,
+    cseq: u32,
+    auth: Option<String>,
+    body: &str,
+) -> Vec<u8> {
     let mut text = format!(
-        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKtls{cseq}\r\n\
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:5061;branch=z9hG4bKdev{cseq}\r\n\
          Max-Forwards: 70\r\nFrom: <sip:larm-0001@trygg>;tag=dev1\r\n"
     );
     if method == "REGISTER" {
