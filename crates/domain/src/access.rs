@@ -18,6 +18,9 @@ pub enum Part {
     CarePlan,
     /// Visit notes (social documentation).
     VisitNotes,
+    /// Safety alarms: what the person's devices reported and how each alarm
+    /// was handled. Not any one unit's documentation: it has no owner unit.
+    Alarms,
 }
 
 impl Part {
@@ -29,15 +32,17 @@ impl Part {
             Part::Contact => "contact",
             Part::CarePlan => "care_plan",
             Part::VisitNotes => "visit_notes",
+            Part::Alarms => "alarms",
         }
     }
 
     /// Every part.
-    pub const ALL: [Part; 4] = [
+    pub const ALL: [Part; 5] = [
         Part::Overview,
         Part::Contact,
         Part::CarePlan,
         Part::VisitNotes,
+        Part::Alarms,
     ];
 }
 

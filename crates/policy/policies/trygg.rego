@@ -24,6 +24,8 @@ overview_roles := {"alarm_operator", "home_care_staff", "nurse", "unit_manager"}
 capabilities := {
 	"read/overview": overview_roles,
 	"read/contact": overview_roles,
+	"read/alarms": overview_roles,
+	"write/alarms": {"alarm_operator", "home_care_staff"},
 	"read/care_plan": {"home_care_staff", "nurse", "unit_manager"},
 	"read/visit_notes": {"home_care_staff", "nurse", "unit_manager"},
 	"write/care_plan": {"nurse", "unit_manager"},

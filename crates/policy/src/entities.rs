@@ -143,6 +143,7 @@ pub(crate) fn part_name(part: Part) -> &'static str {
         Part::Contact => "contact",
         Part::CarePlan => "care_plan",
         Part::VisitNotes => "visit_notes",
+        Part::Alarms => "alarms",
     }
 }
 

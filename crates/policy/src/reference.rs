@@ -37,15 +37,17 @@ use trygg_domain::{
 /// The role table: whether `role` may do `action` at all (before care
 /// relationships, ownership and protected identity are considered).
 pub fn can(role: Role, action: Action) -> bool {
-    use Part::{CarePlan, Contact, Overview, VisitNotes};
+    use Part::{Alarms, CarePlan, Contact, Overview, VisitNotes};
     use Role::{AlarmOperator, HomeCareStaff, Nurse, UnitManager};
     match action {
-        Action::Read(Overview | Contact) | Action::Find | Action::BeginEmergencyAccess => {
+        Action::Read(Overview | Contact | Alarms) | Action::Find | Action::BeginEmergencyAccess => {
             matches!(role, AlarmOperator | HomeCareStaff | Nurse | UnitManager)
         }
         Action::Read(CarePlan | VisitNotes) => matches!(role, HomeCareStaff | Nurse | UnitManager),
         Action::Write(CarePlan) => matches!(role, Nurse | UnitManager),
         Action::Write(VisitNotes) => matches!(role, HomeCareStaff | Nurse),
+        // Handling an alarm: taking it, dispatching, presence, closing.
+        Action::Write(Alarms) => matches!(role, AlarmOperator | HomeCareStaff),
         Action::Write(Overview | Contact) => false,
     }
 }

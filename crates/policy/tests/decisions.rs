@@ -342,22 +342,22 @@ fn rule_2_relatives_read_what_is_granted() {
 fn rule_3_each_role_can_what_the_table_says() {
     // (role, parts it reads, parts it writes, finds and begins emergency access)
     let table: [(Role, &[Part], &[Part], bool); 6] = [
-        (AlarmOperator, &[Overview, Contact], &[], true),
+        (AlarmOperator, &[Overview, Contact, Alarms], &[Alarms], true),
         (
             HomeCareStaff,
-            &[Overview, Contact, CarePlan, VisitNotes],
-            &[VisitNotes],
+            &[Overview, Contact, CarePlan, VisitNotes, Alarms],
+            &[VisitNotes, Alarms],
             true,
         ),
         (
             Nurse,
-            &[Overview, Contact, CarePlan, VisitNotes],
+            &[Overview, Contact, CarePlan, VisitNotes, Alarms],
             &[CarePlan, VisitNotes],
             true,
         ),
         (
             UnitManager,
-            &[Overview, Contact, CarePlan, VisitNotes],
+            &[Overview, Contact, CarePlan, VisitNotes, Alarms],
             &[CarePlan],
             true,
         ),

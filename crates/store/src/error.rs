@@ -57,6 +57,10 @@ pub enum StoreError {
     /// Stored data that this version cannot interpret.
     #[error("ST010 stored data is invalid: {0}")]
     Corrupt(String),
+    /// The change does not apply to the row as it now stands (e.g. an alarm
+    /// another operator already took).
+    #[error("ST012 {0}")]
+    Conflict(String),
     /// Any other database error.
     #[error("ST011 database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -9,6 +9,7 @@
 //!   placeholders, `CAST()` rather than `::`); only migrations differ.
 //! * Writes that belong together run in one [`Tx`].
 
+mod alarm_workflow;
 mod alarms;
 mod audit;
 mod auth;
@@ -23,6 +24,7 @@ mod record;
 mod review;
 mod seal;
 
+pub use alarm_workflow::{AlarmRecord, AlarmState};
 pub use alarms::{
     AlarmKind, AlarmSummary, Device, DeviceSecrets, IncomingAlarm, NewDevice, REPEAT_WINDOW,
     Recorded,

@@ -68,6 +68,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_alarms.sql"),
         postgres: include_str!("../migrations/postgres/0009_alarms.sql"),
     },
+    Migration {
+        version: 10,
+        name: "alarm_workflow",
+        sqlite: include_str!("../migrations/sqlite/0010_alarm_workflow.sql"),
+        postgres: include_str!("../migrations/postgres/0010_alarm_workflow.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -614,6 +614,7 @@ fn part_str(part: Part) -> &'static str {
         Part::Contact => "contact",
         Part::CarePlan => "care_plan",
         Part::VisitNotes => "visit_notes",
+        Part::Alarms => "alarms",
     }
 }
 

@@ -84,13 +84,15 @@ static EN: ExtractTexts = ExtractTexts {
 };
 
 /// What each audited action means, in words (the log keeps codes).
-static ACTIONS_SV: [(&str, &str); 18] = [
+static ACTIONS_SV: [(&str, &str); 20] = [
     ("read:overview", "läste grunduppgifter"),
     ("read:contact", "läste kontaktuppgifter"),
     ("read:care_plan", "läste genomförandeplanen"),
     ("write:care_plan", "skrev i genomförandeplanen"),
     ("read:visit_notes", "läste anteckningar"),
     ("write:visit_notes", "skrev en anteckning"),
+    ("read:alarms", "läste larm"),
+    ("write:alarms", "hanterade ett larm"),
     ("find", "sökte fram personen"),
     ("begin_emergency_access", "öppnade nödåtkomst"),
     ("manage_care", "ändrade en vårdrelation"),
@@ -104,13 +106,15 @@ static ACTIONS_SV: [(&str, &str); 18] = [
     ("assign_role", "gav en roll"),
     ("end_role", "tog bort en roll"),
 ];
-static ACTIONS_EN: [(&str, &str); 18] = [
+static ACTIONS_EN: [(&str, &str); 20] = [
     ("read:overview", "read basic details"),
     ("read:contact", "read contact details"),
     ("read:care_plan", "read the care plan"),
     ("write:care_plan", "wrote in the care plan"),
     ("read:visit_notes", "read visit notes"),
     ("write:visit_notes", "wrote a visit note"),
+    ("read:alarms", "read alarms"),
+    ("write:alarms", "handled an alarm"),
     ("find", "looked the person up"),
     ("begin_emergency_access", "opened emergency access"),
     ("manage_care", "changed a care relationship"),

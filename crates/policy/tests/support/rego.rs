@@ -18,6 +18,7 @@ fn part(p: Part) -> &'static str {
         Part::Contact => "contact",
         Part::CarePlan => "care_plan",
         Part::VisitNotes => "visit_notes",
+        Part::Alarms => "alarms",
     }
 }
 

@@ -5,7 +5,11 @@
 
 use crate::kit::*;
 use time::Duration;
-use trygg_store::{AlarmKind, Device, DeviceSecrets, IncomingAlarm, NewDevice, REPEAT_WINDOW};
+use trygg_domain::*;
+use trygg_store::{
+    AlarmKind, AlarmState, Device, DeviceSecrets, IncomingAlarm, NewDevice, REPEAT_WINDOW,
+    StoreError,
+};
 use zeroize::Zeroizing;
 
 /// A unit, a person and a device of theirs.
@@ -158,5 +162,154 @@ on_both_backends! {
         assert!(alarms.iter().all(|r| r.alarm == alarms[0].alarm));
         assert_eq!(alarms.iter().filter(|r| !r.repeat).count(), 1);
         assert_eq!(store.alarm_counts(device.id).await.unwrap(), (1, 15));
+    }
+}
+
+/// Staff of the device's unit: an operator with a care relationship
+/// between the unit and the person, and a home-care worker of another
+/// unit without one.
+async fn staffed(
+    store: &trygg_store::Store,
+    device: &Device,
+    clock: &ManualClock,
+) -> (StaffId, StaffId, UnitId) {
+    let details = |given: &str| StaffDetails {
+        given_name: PersonName::parse(given).unwrap(),
+        family_name: PersonName::parse("Ek").unwrap(),
+        hsa_id: None,
+        identity_number: None,
+        email: None,
+        phone: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    let operator = tx.add_staff(device.tenant, &details("Olle")).await.unwrap();
+    tx.assign_role(
+        device.tenant,
+        RoleAssignment {
+            staff: operator,
+            unit: device.unit,
+            role: Role::AlarmOperator,
+        },
+    )
+    .await
+    .unwrap();
+    let other = tx
+        .add_unit(device.tenant, None, "Hemtjänst Söder", None)
+        .await
+        .unwrap()
+        .id;
+    let worker = tx
+        .add_staff(device.tenant, &details("Hanna"))
+        .await
+        .unwrap();
+    tx.assign_role(
+        device.tenant,
+        RoleAssignment {
+            staff: worker,
+            unit: other,
+            role: Role::HomeCareStaff,
+        },
+    )
+    .await
+    .unwrap();
+    tx.add_care_relationship(
+        device.tenant,
+        device.person,
+        CareParty::Unit(device.unit),
+        Period::new(clock.now() - Duration::days(1), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (operator, worker, other)
+}
+
+fn staff_principal(device: &Device, staff: StaffId, unit: UnitId, role: Role) -> Principal {
+    Principal {
+        account: Account::Staff {
+            tenant: device.tenant,
+            staff,
+        },
+        roles: vec![(unit, role)],
+        loa: Loa::Loa3,
+        stepped_up: false,
+    }
+}
+
+fn alarms_of(device: &Device) -> Resource {
+    Resource {
+        person: device.person,
+        part: Part::Alarms,
+        owner_unit: None,
+        min_loa: Loa::Loa3,
+    }
+}
+
+on_both_backends! {
+    async fn an_alarm_is_taken_dispatched_on_site_and_closed_once_each_under_policy(backend) {
+        let (db, store, clock) = store(backend).await;
+        let device = provisioned(&store, "larm-0001", "4600001").await;
+        let (operator, worker, other) = staffed(&store, &device, &clock).await;
+        let request = "<mrq><ref>A1</ref><cid>4600001</cid><dty>0005</dty><stc>0009</stc></mrq>";
+        let alarm = store.record_alarm(&device, &alarm("A1", request)).await.unwrap().alarm;
+        let authz = trygg_policy::Authorizer::new().unwrap();
+        let facts = store.person_facts(device.tenant, device.person, clock.now()).await.unwrap();
+        let op = staff_principal(&device, operator, device.unit, Role::AlarmOperator);
+        let read = authz.authorize(&op, Action::Read(Part::Alarms), &alarms_of(&device), &facts, clock.now()).unwrap();
+        let write = authz.authorize(&op, Action::Write(Part::Alarms), &alarms_of(&device), &facts, clock.now()).unwrap();
+
+        let list = store.person_alarms(&read).await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].id, list[0].state, list[0].request.as_str()), (alarm, AlarmState::Received, request));
+        // A write grant does not read, a read grant does not write.
+        assert!(store.person_alarms(&write).await.is_err());
+        assert!(store.take_alarm(&read, alarm).await.is_err());
+
+        // The workflow, each step once, in order.
+        assert!(matches!(store.alarm_on_site(&write, alarm).await, Err(StoreError::Conflict(_))));
+        store.take_alarm(&write, alarm).await.unwrap();
+        assert!(matches!(store.take_alarm(&write, alarm).await, Err(StoreError::Conflict(_))), "taken twice");
+        clock.advance(Duration::minutes(1));
+        store.dispatch_alarm(&write, alarm, worker).await.unwrap();
+        clock.advance(Duration::minutes(14));
+        store.alarm_on_site(&write, alarm).await.unwrap();
+        let note = FreeText::parse("Greta hade halkat i badrummet, oskadd. Hjälpte henne upp.").unwrap();
+        store.close_alarm(&write, alarm, &note).await.unwrap();
+        assert!(matches!(store.close_alarm(&write, alarm, &note).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(store.take_alarm(&write, alarm).await, Err(StoreError::Conflict(_))));
+        // An alarm that is not this person's is not found.
+        let stranger = AlarmId::generate(&clock);
+        assert!(matches!(store.take_alarm(&write, stranger).await, Err(StoreError::NotFound(_))));
+
+        let handled = &store.person_alarms(&read).await.unwrap()[0];
+        assert_eq!(handled.state, AlarmState::Closed);
+        assert_eq!(handled.taken.map(|t| t.0), Some(operator));
+        assert_eq!(handled.dispatched.map(|d| d.0), Some(worker));
+        let on_site = handled.on_site_at.unwrap();
+        assert_eq!(on_site - handled.dispatched.unwrap().1, Duration::minutes(14));
+        let (closer, _, text) = handled.closed.as_ref().unwrap();
+        assert_eq!((*closer, text.as_str()), (operator, note.as_str()));
+
+        // Staff of a unit without a care relationship get no grant.
+        let outsider = staff_principal(&device, worker, other, Role::HomeCareStaff);
+        assert!(authz.authorize(&outsider, Action::Read(Part::Alarms), &alarms_of(&device), &facts, clock.now()).is_err());
+        assert!(authz.authorize(&outsider, Action::Write(Part::Alarms), &alarms_of(&device), &facts, clock.now()).is_err());
+
+        // Every step and every read is in the audit log; the note is sealed.
+        let raw = db.raw().await;
+        let count = |action: &'static str| {
+            let raw = raw.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_entries WHERE action = $1")
+                    .bind(action)
+                    .fetch_one(&raw)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(count("write:alarms").await, 4);
+        assert_eq!(count("read:alarms").await, 2);
+        let bytes = db.raw_bytes().await;
+        assert_eq!(occurrences(&bytes, &db.as_stored("halkat i badrummet".as_bytes())), 0);
     }
 }
