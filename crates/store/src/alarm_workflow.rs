@@ -195,6 +195,16 @@ impl Store {
     /// Sends home-care staff member `to` to the person (again, if the first
     /// could not go).
     pub async fn dispatch_alarm(&self, grant: &Grant, alarm: AlarmId, to: StaffId) -> Result<()> {
+        let (tenant, _) = grant_parts(grant, Action::Write(Part::Alarms))?;
+        let known = sqlx::query("SELECT 1 FROM staff WHERE id = $1 AND tenant_id = $2")
+            .bind(to.to_string())
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        if known.is_none() {
+            self.record_failure(grant, "unknown_staff").await?;
+            return Err(StoreError::UnknownReference("staff member"));
+        }
         self.step(grant, alarm, Step::Dispatch(to)).await
     }
 
@@ -226,7 +236,9 @@ impl Store {
         .await?
         .rows_affected();
         if done != 1 {
-            return Err(self.missing_or(alarm, tenant, person, "closed").await);
+            // Roll back before the failure is audited, which needs the lock.
+            tx.tx.rollback().await?;
+            return Err(self.failed(grant, alarm, tenant, person, "closed").await);
         }
         tx.commit().await?;
         Ok(())
@@ -252,7 +264,8 @@ impl Store {
             Step::Dispatch(to) => sqlx::query(
                 "UPDATE alarms SET state = 'dispatched', dispatched_to = $4, dispatched_at = $5 \
                  WHERE id = $1 AND tenant_id = $2 AND person_id = $3 \
-                 AND state IN ('taken', 'dispatched')",
+                 AND state IN ('taken', 'dispatched') \
+                 AND EXISTS (SELECT 1 FROM staff WHERE id = $4 AND tenant_id = $2)",
             )
             .bind(alarm.to_string())
             .bind(tenant.to_string())
@@ -270,10 +283,34 @@ impl Store {
         };
         let done = query.execute(&mut *tx.tx).await?.rows_affected();
         if done != 1 {
-            return Err(self.missing_or(alarm, tenant, person, step.what()).await);
+            // Roll back before the failure is audited, which needs the lock.
+            tx.tx.rollback().await?;
+            return Err(self.failed(grant, alarm, tenant, person, step.what()).await);
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A step that changed nothing (its transaction rolled back): why, and
+    /// the attempt audited as a failure.
+    async fn failed(
+        &self,
+        grant: &Grant,
+        alarm: AlarmId,
+        tenant: TenantId,
+        person: PersonId,
+        what: &str,
+    ) -> StoreError {
+        let error = self.missing_or(alarm, tenant, person, what).await;
+        let reason = match &error {
+            StoreError::NotFound(_) => "not_found",
+            StoreError::Conflict(_) => "wrong_state",
+            _ => "failed",
+        };
+        match self.record_failure(grant, reason).await {
+            Ok(()) => error,
+            Err(audit) => audit,
+        }
     }
 
     /// Why a step changed nothing: the alarm is not the person's (not

@@ -27,6 +27,9 @@ pub enum WebError {
     /// Malformed input.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// The change no longer applies (e.g. another operator took the alarm).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A bug or an environment failure.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -41,6 +44,7 @@ impl WebError {
             WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,6 +58,7 @@ impl WebError {
             WebError::Forbidden => "WB403A",
             WebError::TooLarge => "WB413",
             WebError::BadRequest(_) => "WB400",
+            WebError::Conflict(_) => "WB409",
             WebError::Internal(_) => "WB500",
         }
     }
@@ -73,6 +78,9 @@ impl WebError {
             }
             WebError::TooLarge => "För mycket data. / Too much data.",
             WebError::BadRequest(_) => "Felaktig begäran. / Bad request.",
+            WebError::Conflict(_) => {
+                "Någon annan hann före, eller så är det redan gjort. Ladda om sidan. / Someone else got there first, or it is already done. Reload the page."
+            }
             WebError::Internal(_) => "Ett internt fel inträffade. / An internal error occurred.",
         }
     }

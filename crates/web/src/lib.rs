@@ -4,6 +4,7 @@
 //! are thin: extract, call one function of the core, map the result. Errors
 //! become responses in exactly one place ([`error::WebError`]).
 
+pub mod alarms;
 pub mod auditlog;
 pub mod care;
 pub mod error;
@@ -139,6 +140,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(passkey::routes())
         .merge(totp::routes())
         .merge(record::routes())
+        .merge(alarms::routes())
         .merge(care::routes())
         .merge(permissions::routes())
         .merge(extract::routes())

@@ -226,6 +226,8 @@ pub(crate) fn staff_of(session: &Session) -> Result<StaffId, WebError> {
 pub(crate) fn store_err(e: StoreError) -> WebError {
     match e {
         StoreError::NotFound(_) | StoreError::Erased(_) => WebError::NotFound,
+        StoreError::Conflict(why) => WebError::Conflict(why),
+        StoreError::UnknownReference(what) => WebError::BadRequest(what),
         other => WebError::Unavailable(other),
     }
 }
@@ -490,7 +492,7 @@ pub struct Version {
     pub written_at: String,
 }
 
-fn when(t: time::OffsetDateTime) -> String {
+pub(crate) fn when(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 

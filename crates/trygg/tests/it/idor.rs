@@ -21,7 +21,9 @@ enum Kind {
 
 /// (kind, method, path template, action, part). `{id}` is the object,
 /// `{unit}` the north unit, `{note}` a north visit note about the object
-/// (a random id where there is none), `{pnr}` the object's identity number.
+/// (a random id where there is none), `{pnr}` the object's identity number,
+/// `{alarm}` a fresh alarm of the object's device in the state the step
+/// applies to (see [`alarm_state_for`]; a random id where there is none).
 const ROUTES: &[(Kind, &str, &str, Action, Part)] = &[
     (
         Kind::Api,
@@ -85,6 +87,41 @@ const ROUTES: &[(Kind, &str, &str, Action, Part)] = &[
         "/api/persons/{id}/emergency-access",
         Action::BeginEmergencyAccess,
         Part::Overview,
+    ),
+    (
+        Kind::Api,
+        "GET",
+        "/api/persons/{id}/alarms",
+        Action::Read(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Api,
+        "POST",
+        "/api/persons/{id}/alarms/{alarm}/take",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Api,
+        "POST",
+        "/api/persons/{id}/alarms/{alarm}/dispatch",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Api,
+        "POST",
+        "/api/persons/{id}/alarms/{alarm}/on-site",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Api,
+        "POST",
+        "/api/persons/{id}/alarms/{alarm}/close",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
     ),
     (
         Kind::Page,
@@ -151,6 +188,15 @@ const ROUTES: &[(Kind, &str, &str, Action, Part)] = &[
     ),
 ];
 
+/// The state an alarm must be in for the step a route takes.
+fn alarm_state_for(template: &str) -> &'static str {
+    match template.rsplit('/').next() {
+        Some("dispatch" | "close") => "taken",
+        Some("on-site") => "dispatched",
+        _ => "received",
+    }
+}
+
 /// Routes about no single object, tested on their own: the staff list
 /// (checked at the end of `idor_matrix`).
 const LIST_ROUTES: &[(&str, &str)] = &[("GET", "/persons")];
@@ -161,6 +207,7 @@ fn every_record_route_has_a_matrix_entry() {
     for source in [
         include_str!("../../../web/src/record.rs"),
         include_str!("../../../web/src/care.rs"),
+        include_str!("../../../web/src/alarms.rs"),
     ] {
         for (path, handlers) in route_calls(source) {
             for method in ["get(", "post("] {
@@ -170,7 +217,7 @@ fn every_record_route_has_a_matrix_entry() {
             }
         }
     }
-    assert!(paths.len() >= 18, "{paths:?}");
+    assert!(paths.len() >= 23, "{paths:?}");
     for (method, path) in paths {
         let covered = ROUTES
             .iter()
@@ -280,6 +327,14 @@ on_both_backends! {
             given_name: PersonName::parse(g).unwrap(), family_name: PersonName::parse("Objekt").unwrap(),
             identity_number: None, relation: None, phone: None, email: None,
         };
+        // A safety alarm for every person, in the north unit (abroad: theirs).
+        let secrets = trygg_alarm::device_secrets("x", "trygg", "lösenord-för-test");
+        let mut devices = std::collections::HashMap::new();
+        for (n, (tenant_id, object, unit)) in [(t.id, own, north), (t.id, other, north), (t.id, blocked, north), (t.id, protected, north), (t2.id, foreign, other_unit)].into_iter().enumerate() {
+            let (user, cid) = (format!("larm-{n}"), format!("460000{n}"));
+            let device = tx.add_device(&trygg_store::NewDevice { tenant: tenant_id, unit, person: object, sip_user: &user, cid: &cid, device_type: 1, heartbeat: Duration::minutes(60), secrets: &secrets }).await.unwrap();
+            devices.insert(object, device);
+        }
         let granted = tx.add_relative(t.id, own, &rel_details("Beviljad")).await.unwrap();
         let ungranted = tx.add_relative(t.id, own, &rel_details("Utan")).await.unwrap();
         tx.commit().await.unwrap();
@@ -331,6 +386,10 @@ on_both_backends! {
             }
         }
         assert_eq!(notes.len(), 3, "own, blocked and protected have north notes");
+        let raw = app.db.raw().await;
+        let hugo = staff.iter().find(|s| s.0 == "Hugo").unwrap().1;
+        let mut alarm_refs = 0;
+        let mut alarm_steps_allowed = 0;
         let mut checked = 0;
         let mut allowed_count = 0;
         let mut mismatches = Vec::new();
@@ -345,14 +404,28 @@ on_both_backends! {
                         continue; // the form names a person by number
                     }
                     let note = notes.get(object).cloned();
+                    // A fresh alarm in the state the route's step applies to.
+                    let alarm = match devices.get(object) {
+                        Some(device) if template.contains("{alarm}") => {
+                            alarm_refs += 1;
+                            let reference = format!("M{alarm_refs}");
+                            let incoming = trygg_store::IncomingAlarm { reference: &reference, kind: trygg_store::AlarmKind::Alarm, status_code: Some(9), priority: None, request: "<mrq/>" };
+                            let recorded = store.record_alarm(device, &incoming).await.unwrap();
+                            sqlx::query("UPDATE alarms SET state = $1 WHERE id = $2").bind(alarm_state_for(template)).bind(recorded.alarm.to_string()).execute(&raw).await.unwrap();
+                            Some(recorded.alarm.to_string())
+                        }
+                        _ => None,
+                    };
                     let path = template
                         .replace("{id}", &object.to_string())
                         .replace("{unit}", &north.to_string())
                         .replace("{note}", note.as_deref().unwrap_or("0190a7b4-0000-7000-8000-000000000000"))
-                        .replace("{pnr}", number.as_deref().unwrap_or("193505059811"));
+                        .replace("{pnr}", number.as_deref().unwrap_or("193505059811"))
+                        .replace("{alarm}", alarm.as_deref().unwrap_or("0190a7b4-0000-7000-8000-000000000001"));
                     // Expected: the specification over the facts as they are now.
                     let owner = matches!(part, Part::CarePlan | Part::VisitNotes).then_some(north);
-                    let exists = !template.contains("{note}") || note.is_some();
+                    let exists = (!template.contains("{note}") || note.is_some())
+                        && (!template.contains("{alarm}") || alarm.is_some());
                     let policy_allows = match tenant_of {
                         Some(tenant) => {
                             let facts = store.person_facts(*tenant, *object, app.clock.now()).await.unwrap();
@@ -373,6 +446,10 @@ on_both_backends! {
                             .header("origin", &app.base)
                             .json(&if emergency {
                                 serde_json::json!({"reason": "Larm utan svar"})
+                            } else if template.ends_with("/dispatch") {
+                                serde_json::json!({"staff": hugo})
+                            } else if template.ends_with("/close") {
+                                serde_json::json!({"note": "Hjälpte upp, oskadd."})
                             } else {
                                 serde_json::json!({"text": "Anteckning"})
                             }),
@@ -414,6 +491,9 @@ on_both_backends! {
                     }
                     checked += 1;
                     allowed_count += usize::from(allowed);
+                    if template.contains("{alarm}") && allowed {
+                        alarm_steps_allowed += 1;
+                    }
                     if allowed != expected || (!allowed && !refused) {
                         mismatches.push(format!("{method} {template} as {} on {object_name}: expected {}, got {status} {location}", who.name, if expected { "allow" } else { "deny" }));
                     }
@@ -444,6 +524,9 @@ on_both_backends! {
             }
         }
         assert!(checked > 900, "{checked}");
+        // Each of the four steps was taken by someone (the citizen's alarm
+        // operator and home-care worker, on several objects).
+        assert!(alarm_steps_allowed >= 8, "{alarm_steps_allowed} alarm steps allowed");
         // Both answers occur, so the matrix can catch a wrong one either way.
         assert!(allowed_count > 60 && checked - allowed_count > 300, "{allowed_count} of {checked} allowed");
         assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
@@ -669,7 +752,7 @@ fn every_route_is_classified_for_the_audit_log() {
         let source = std::fs::read_to_string(&path).unwrap();
         for (route, _) in route_calls(&source) {
             seen += 1;
-            let in_matrix = (file == "record.rs" || file == "care.rs")
+            let in_matrix = (file == "record.rs" || file == "care.rs" || file == "alarms.rs")
                 && (ROUTES
                     .iter()
                     .any(|(_, _, p, _, _)| p.split('?').next().unwrap() == route)
