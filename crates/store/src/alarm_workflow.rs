@@ -186,6 +186,64 @@ impl Store {
             .collect()
     }
 
+    /// The persons with open (not closed) alarms answered by one of
+    /// `units`, each once: those with an alarm nobody has taken first, then
+    /// by their oldest open alarm. Ids only: what the queue shows of each
+    /// is read under that person's own grant.
+    pub async fn open_alarm_persons(
+        &self,
+        tenant: TenantId,
+        units: &[trygg_domain::UnitId],
+    ) -> Result<Vec<PersonId>> {
+        let rows = sqlx::query(
+            "SELECT person_id, unit_id, state FROM alarms \
+             WHERE tenant_id = $1 AND state <> 'closed' ORDER BY received_at, id",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut untaken = Vec::new();
+        let mut taken = Vec::new();
+        for row in &rows {
+            let unit: trygg_domain::UnitId = id_col(row, "unit_id")?;
+            if !units.contains(&unit) {
+                continue;
+            }
+            let person: PersonId = id_col(row, "person_id")?;
+            let state: String = row.try_get("state")?;
+            let list = if state == "received" {
+                &mut untaken
+            } else {
+                &mut taken
+            };
+            if !list.contains(&person) {
+                list.push(person);
+            }
+        }
+        taken.retain(|p| !untaken.contains(p));
+        untaken.extend(taken);
+        Ok(untaken)
+    }
+
+    /// A value that changes whenever an alarm of the tenant is received,
+    /// repeated or moves a step (for live updates; no personal data).
+    pub async fn alarms_fingerprint(&self, tenant: TenantId) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(MAX(last_repeat_at), 0) AS BIGINT) AS r, \
+             COUNT(taken_at) AS t, COUNT(dispatched_at) AS d, \
+             CAST(COALESCE(MAX(dispatched_at), 0) AS BIGINT) AS dm, \
+             COUNT(on_site_at) AS o, COUNT(closed_at) AS c FROM alarms WHERE tenant_id = $1",
+        )
+        .bind(tenant.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let mut parts = Vec::new();
+        for col in ["n", "r", "t", "d", "dm", "o", "c"] {
+            parts.push(row.try_get::<i64, _>(col)?.to_string());
+        }
+        Ok(parts.join("."))
+    }
+
     /// The operator the grant is for takes a received alarm.
     pub async fn take_alarm(&self, grant: &Grant, alarm: AlarmId) -> Result<()> {
         let staff = acting_staff(grant)?;

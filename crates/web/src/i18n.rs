@@ -631,3 +631,130 @@ pub static PERM_EN: PermTexts = PermTexts {
         ("administrator", "Administrator"),
     ],
 };
+
+/// The alarm console's words.
+#[derive(Debug)]
+pub struct AlarmTexts {
+    pub queue_title: &'static str,
+    pub queue_intro: &'static str,
+    pub queue_none: &'static str,
+    pub live: &'static str,
+    pub person_title: &'static str,
+    pub about_person: &'static str,
+    pub none: &'static str,
+    pub received: &'static str,
+    pub state: &'static str,
+    pub kind: &'static str,
+    pub message: &'static str,
+    pub repeats: &'static str,
+    pub take: &'static str,
+    pub dispatch: &'static str,
+    pub dispatch_to: &'static str,
+    pub on_site: &'static str,
+    pub close: &'static str,
+    pub note: &'static str,
+    pub open_person: &'static str,
+    pub handled: &'static str,
+    pub kind_alarm: &'static str,
+    pub kind_technical: &'static str,
+    pub kind_status: &'static str,
+    pub state_received: &'static str,
+    pub state_taken: &'static str,
+    pub state_dispatched: &'static str,
+    pub state_on_site: &'static str,
+    pub state_closed: &'static str,
+}
+
+pub static ALARMS_SV: AlarmTexts = AlarmTexts {
+    queue_title: "Larmkö",
+    queue_intro: "Öppna larm för dina enheter. Larm som ingen har tagit står först.",
+    queue_none: "Inga öppna larm.",
+    live: "Listan uppdateras av sig själv när något händer.",
+    person_title: "Personens larm",
+    about_person: "Om personen",
+    none: "Inga larm.",
+    received: "Mottaget",
+    state: "Läge",
+    kind: "Typ",
+    message: "Meddelande från larmet",
+    repeats: "upprepningar",
+    take: "Ta larmet",
+    dispatch: "Skicka personal",
+    dispatch_to: "Personal att skicka",
+    on_site: "Personal på plats",
+    close: "Avsluta larmet",
+    note: "Anteckning (vad hände, vad gjordes)",
+    open_person: "Hantera",
+    handled: "Hanterade larm",
+    kind_alarm: "Larm",
+    kind_technical: "Tekniskt larm",
+    kind_status: "Status",
+    state_received: "Ej taget",
+    state_taken: "Taget",
+    state_dispatched: "Personal på väg",
+    state_on_site: "Personal på plats",
+    state_closed: "Avslutat",
+};
+
+pub static ALARMS_EN: AlarmTexts = AlarmTexts {
+    queue_title: "Alarm queue",
+    queue_intro: "Open alarms for your units. Alarms nobody has taken come first.",
+    queue_none: "No open alarms.",
+    live: "The list updates itself when something happens.",
+    person_title: "The person's alarms",
+    about_person: "About the person",
+    none: "No alarms.",
+    received: "Received",
+    state: "State",
+    kind: "Kind",
+    message: "Message from the device",
+    repeats: "repeats",
+    take: "Take the alarm",
+    dispatch: "Send staff",
+    dispatch_to: "Staff to send",
+    on_site: "Staff on site",
+    close: "Close the alarm",
+    note: "Note (what happened, what was done)",
+    open_person: "Handle",
+    handled: "Handled alarms",
+    kind_alarm: "Alarm",
+    kind_technical: "Technical alarm",
+    kind_status: "Status",
+    state_received: "Not taken",
+    state_taken: "Taken",
+    state_dispatched: "Staff on the way",
+    state_on_site: "Staff on site",
+    state_closed: "Closed",
+};
+
+impl Lang {
+    /// The alarm console's words.
+    pub fn alarms(self) -> &'static AlarmTexts {
+        match self {
+            Lang::Sv => &ALARMS_SV,
+            Lang::En => &ALARMS_EN,
+        }
+    }
+}
+
+impl AlarmTexts {
+    /// An alarm kind in words.
+    pub fn kind_name(&self, kind: &str) -> &'static str {
+        match kind {
+            "technical" => self.kind_technical,
+            "status" => self.kind_status,
+            _ => self.kind_alarm,
+        }
+    }
+
+    /// An alarm state in words.
+    pub fn state_name(&self, state: &str) -> &'static str {
+        match state {
+            "taken" => self.state_taken,
+            "dispatched" => self.state_dispatched,
+            "on_site" => self.state_on_site,
+            "closed" => self.state_closed,
+            _ => self.state_received,
+        }
+    }
+}

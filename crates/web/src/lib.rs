@@ -7,6 +7,7 @@
 pub mod alarms;
 pub mod auditlog;
 pub mod care;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod fhir;
@@ -141,6 +142,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .merge(totp::routes())
         .merge(record::routes())
         .merge(alarms::routes())
+        .merge(console::routes())
         .merge(care::routes())
         .merge(permissions::routes())
         .merge(extract::routes())

@@ -302,6 +302,7 @@ struct HomePage<'a> {
     t: &'static Texts,
     c: &'static crate::i18n::CareTexts,
     p: &'static crate::i18n::PermTexts,
+    a: &'static crate::i18n::AlarmTexts,
     is_staff: bool,
     administers: bool,
     is_citizen: bool,
@@ -403,6 +404,7 @@ pub async fn home(
         t,
         c: lang.care(),
         p: lang.perm(),
+        a: lang.alarms(),
         is_staff: matches!(r.account, Account::Staff { .. }),
         administers,
         is_citizen: matches!(r.account, Account::Person { .. } | Account::Relative { .. }),
@@ -501,7 +503,7 @@ pub async fn css() -> Response {
     )
 }
 
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn static_file(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -392,6 +392,19 @@ pub async fn listed_name(
     )))
 }
 
+/// Whether the session may do `action` on `person`'s data: a question for
+/// a list or a button, whose "no" is an expected answer, not an attempt
+/// (not audited; the access itself decides again, audited).
+pub async fn may(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+    action: Action,
+) -> Result<bool, WebError> {
+    let access = load_access(state, session, person).await?;
+    Ok(decide_quietly(state, &access, action, None))
+}
+
 /// [`decide`] for a question whose "no" is an expected answer (which
 /// buttons to show), not an attempt: not logged as a refusal.
 fn decide_quietly(

@@ -168,7 +168,7 @@ on_both_backends! {
 /// Staff of the device's unit: an operator with a care relationship
 /// between the unit and the person, and a home-care worker of another
 /// unit without one.
-async fn staffed(
+pub async fn staffed(
     store: &trygg_store::Store,
     device: &Device,
     clock: &ManualClock,

@@ -1134,3 +1134,103 @@ async fn permission_pages_work_and_are_accessible() {
         .await;
     b.assert_accessible("/log-review/{unit} (en)").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_closed() {
+    // An alarm operator logs in with BankID and opens the queue; a safety
+    // alarm (sipp, over SIP) appears without a reload by hand; she takes it
+    // and closes it with a note. Every page is checked with axe-core.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let device = crate::alarms::provisioned_with_password(
+        &app.store,
+        "larm-0001",
+        "4600001",
+        "hemligt-losen-1",
+    )
+    .await;
+    crate::alarms::staffed(&app.store, &device, &app.clock).await;
+    let olle = Citizen {
+        id: device.person,
+        number: pnr(date!(1980 - 02 - 02), 990),
+        given: "Olle",
+        family: "Operatör",
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    let staff = tx
+        .add_staff(
+            device.tenant,
+            &StaffDetails {
+                given_name: PersonName::parse(olle.given).unwrap(),
+                family_name: PersonName::parse(olle.family).unwrap(),
+                hsa_id: None,
+                identity_number: Some(olle.number),
+                email: None,
+                phone: None,
+            },
+        )
+        .await
+        .unwrap();
+    tx.assign_role(
+        device.tenant,
+        RoleAssignment {
+            staff,
+            unit: device.unit,
+            role: Role::AlarmOperator,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let b = Browser::start().await;
+    let order = start_bankid_as(&app, &b, "staff").await;
+    finish_bankid(&app, &b, &order, &olle).await;
+    b.click("a[href='/alarms']").await;
+    b.wait_for_path("/alarms").await;
+    assert!(b.text().await.contains("Inga öppna larm"));
+    b.assert_accessible("/alarms (empty)").await;
+
+    // The device raises an alarm; the open queue shows it by itself.
+    let body = crate::sip::alarm_body(&device, "B1");
+    let run = crate::sip::sipp(&app, "device.xml", "larm-0001", "hemligt-losen-1", &body).await;
+    assert!(run.ok, "{}\n{}", run.output, run.messages);
+    b.wait_for(
+        "the alarm in the queue",
+        "document.querySelector('#queue .alarm.received')",
+    )
+    .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Greta Lind") && text.contains("Ej taget"),
+        "{text}"
+    );
+    b.assert_accessible("/alarms (an untaken alarm)").await;
+
+    let page = format!("/persons/{}/alarms", device.person);
+    b.click(&format!("#queue h2 a[href='{page}']")).await;
+    b.wait_for_path(&page).await;
+    b.assert_accessible("/persons/{id}/alarms (received)").await;
+    b.click("form[action$='/take'] button").await;
+    b.wait_for(
+        "the alarm taken",
+        "document.querySelector('form[action$=\"/close\"]')",
+    )
+    .await;
+    b.assert_accessible("/persons/{id}/alarms (taken)").await;
+    submit_text(
+        &b,
+        "textarea[name=note]",
+        "Hade halkat, oskadd. Hjälpte upp.",
+    )
+    .await;
+    b.wait_for(
+        "the alarm closed",
+        "document.body.innerText.includes('Avslutat: Hade halkat')",
+    )
+    .await;
+    b.goto(&app.localhost_url("/alarms?lang=en")).await;
+    b.wait_for("English", "document.documentElement.lang === 'en'")
+        .await;
+    assert!(b.text().await.contains("No open alarms."));
+    b.assert_accessible("/alarms (en)").await;
+}

@@ -186,6 +186,41 @@ const ROUTES: &[(Kind, &str, &str, Action, Part)] = &[
         Action::BeginEmergencyAccess,
         Part::Overview,
     ),
+    (
+        Kind::Page,
+        "GET",
+        "/persons/{id}/alarms",
+        Action::Read(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Page,
+        "POST",
+        "/persons/{id}/alarms/{alarm}/take",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Page,
+        "POST",
+        "/persons/{id}/alarms/{alarm}/dispatch",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Page,
+        "POST",
+        "/persons/{id}/alarms/{alarm}/on-site",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
+    (
+        Kind::Page,
+        "POST",
+        "/persons/{id}/alarms/{alarm}/close",
+        Action::Write(Part::Alarms),
+        Part::Alarms,
+    ),
 ];
 
 /// The state an alarm must be in for the step a route takes.
@@ -199,7 +234,7 @@ fn alarm_state_for(template: &str) -> &'static str {
 
 /// Routes about no single object, tested on their own: the staff list
 /// (checked at the end of `idor_matrix`).
-const LIST_ROUTES: &[(&str, &str)] = &[("GET", "/persons")];
+const LIST_ROUTES: &[(&str, &str)] = &[("GET", "/persons"), ("GET", "/alarms")];
 
 #[test]
 fn every_record_route_has_a_matrix_entry() {
@@ -208,8 +243,12 @@ fn every_record_route_has_a_matrix_entry() {
         include_str!("../../../web/src/record.rs"),
         include_str!("../../../web/src/care.rs"),
         include_str!("../../../web/src/alarms.rs"),
+        include_str!("../../../web/src/console.rs"),
     ] {
         for (path, handlers) in route_calls(source) {
+            if NOT_PERSONAL.contains(&path.as_str()) {
+                continue;
+            }
             for method in ["get(", "post("] {
                 if handlers.contains(method) {
                     paths.push((method.trim_end_matches('(').to_uppercase(), path.clone()));
@@ -217,7 +256,7 @@ fn every_record_route_has_a_matrix_entry() {
             }
         }
     }
-    assert!(paths.len() >= 23, "{paths:?}");
+    assert!(paths.len() >= 29, "{paths:?}");
     for (method, path) in paths {
         let covered = ROUTES
             .iter()
@@ -456,8 +495,11 @@ on_both_backends! {
                         (_, Kind::Page) => {
                             let csrf = token.csrf();
                             let pnr = number.clone().unwrap_or_else(|| "193505059811".into());
+                            let hugo = hugo.to_string();
                             let form: Vec<(&str, &str)> = if emergency {
                                 vec![("csrf", &csrf), ("identity_number", &pnr), ("reason", "Larm utan svar")]
+                            } else if template.ends_with("/dispatch") {
+                                vec![("csrf", &csrf), ("staff", &hugo)]
                             } else {
                                 vec![("csrf", &csrf), ("text", "Anteckning")]
                             };
@@ -716,6 +758,9 @@ const NOT_PERSONAL: &[&str] = &[
     "/static/trygg.css",
     "/static/bankid.js",
     "/static/passkey.js",
+    "/static/alarms.js",
+    // Says only that something changed; the page then decides again.
+    "/alarms/events",
     "/login/bankid",
     "/login/bankid/qr",
     "/login/bankid/status",
@@ -752,7 +797,8 @@ fn every_route_is_classified_for_the_audit_log() {
         let source = std::fs::read_to_string(&path).unwrap();
         for (route, _) in route_calls(&source) {
             seen += 1;
-            let in_matrix = (file == "record.rs" || file == "care.rs" || file == "alarms.rs")
+            let in_matrix = ["record.rs", "care.rs", "alarms.rs", "console.rs"]
+                .contains(&file.as_str())
                 && (ROUTES
                     .iter()
                     .any(|(_, _, p, _, _)| p.split('?').next().unwrap() == route)

@@ -21,6 +21,7 @@ mod auth;
 mod browser;
 mod canary;
 mod cli;
+mod console;
 mod demo;
 mod idor;
 mod import;

@@ -12,10 +12,10 @@ use trygg_store::Device;
 
 /// What a sipp run gave: whether every call succeeded, and the SIP
 /// messages it sent and received.
-struct SippRun {
-    ok: bool,
-    messages: String,
-    output: String,
+pub(crate) struct SippRun {
+    pub(crate) ok: bool,
+    pub(crate) messages: String,
+    pub(crate) output: String,
 }
 
 impl SippRun {
@@ -38,7 +38,13 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 /// Runs sipp as `user` with `password` against the app's receiver, over UDP.
-async fn sipp(app: &TestApp, name: &str, user: &str, password: &str, body: &str) -> SippRun {
+pub(crate) async fn sipp(
+    app: &TestApp,
+    name: &str,
+    user: &str,
+    password: &str,
+    body: &str,
+) -> SippRun {
     sipp_over(app, "u1", name, user, password, body).await
 }
 
@@ -100,7 +106,7 @@ async fn sipp_over(
     }
 }
 
-fn alarm_body(device: &Device, reference: &str) -> String {
+pub(crate) fn alarm_body(device: &Device, reference: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<mrq><ref>{reference}</ref><cid>{}</cid>\
          <dty>0005</dty><stc>0009</stc><pri>1</pri></mrq>",

@@ -1,0 +1,85 @@
+//! The alarm console over HTTP, on both backends: the queue shows an
+//! operator the open alarms of their units (untaken marked and first), not
+//! to staff without a care relationship; the person's alarm page takes,
+//! dispatches, marks on site and closes; the live updates say only that
+//! something changed.
+
+use crate::alarms::{provisioned, staffed};
+use crate::kit::*;
+use trygg_domain::*;
+use trygg_store::{AlarmKind, IncomingAlarm};
+
+fn incoming(reference: &str) -> IncomingAlarm<'_> {
+    IncomingAlarm {
+        reference,
+        kind: AlarmKind::Alarm,
+        status_code: Some(9),
+        priority: Some(1),
+        request: "<mrq><ref>Q1</ref><cid>4600001</cid><dty>0005</dty><stc>0009</stc></mrq>",
+    }
+}
+
+on_both_backends! {
+    async fn the_queue_shows_open_alarms_and_the_person_page_handles_them(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, worker, _) = staffed(&app.store, &device, &app.clock).await;
+        let alarm = app.store.record_alarm(&device, &incoming("Q1")).await.unwrap().alarm;
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let outsider = As::new(&app, Account::Staff { tenant: device.tenant, staff: worker }).await;
+
+        let queue = op.get("/alarms").await.text().await.unwrap();
+        assert!(queue.contains("Greta Lind"), "{queue}");
+        assert!(queue.contains(&format!("/persons/{}/alarms", device.person)), "{queue}");
+        assert!(queue.contains("class=\"alarm received\"") && queue.contains("Ej taget"), "{queue}");
+        // Staff of another unit, without a care relationship, see nothing of it.
+        let theirs = outsider.get("/alarms").await.text().await.unwrap();
+        assert!(!theirs.contains("Greta") && theirs.contains("Inga öppna larm"), "{theirs}");
+        assert_eq!(outsider.get(&format!("/persons/{}/alarms", device.person)).await.status(), 403);
+
+        // Take, send staff, on site, close: each a form, each back to the page.
+        let page = format!("/persons/{}/alarms", device.person);
+        let step = |name: &str| format!("{page}/{alarm}/{name}");
+        let res = op.form(&step("take"), &[]).await;
+        assert_eq!((res.status().as_u16(), location(&res)), (303, page.clone()));
+        let shown = op.get(&page).await.text().await.unwrap();
+        assert!(shown.contains("Taget") && shown.contains("/dispatch"), "{shown}");
+        // Taking it again is a conflict, answered as such.
+        assert_eq!(op.form(&step("take"), &[]).await.status(), 409);
+        let res = op.form(&step("dispatch"), &[("staff", &worker.to_string())]).await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(op.form(&step("on-site"), &[]).await.status(), 303);
+        // A close without a note is refused and changes nothing.
+        assert_eq!(op.form(&step("close"), &[("note", "")]).await.status(), 400);
+        let res = op.form(&step("close"), &[("note", "Hade halkat, oskadd.")]).await;
+        assert_eq!(res.status(), 303);
+        let shown = op.get(&page).await.text().await.unwrap();
+        assert!(shown.contains("Avslutat: Hade halkat, oskadd."), "{shown}");
+        let queue = op.get("/alarms?lang=en").await.text().await.unwrap();
+        assert!(queue.contains("No open alarms."), "{queue}");
+    }
+
+    async fn live_updates_say_that_something_changed_and_nothing_else(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, _, _) = staffed(&app.store, &device, &app.clock).await;
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let mut events = op.get("/alarms/events").await;
+        assert_eq!(events.status(), 200);
+        assert!(events.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        app.store.record_alarm(&device, &incoming("Q2")).await.unwrap();
+        let mut seen = String::new();
+        while !seen.contains("event: changed") {
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), events.chunk())
+                .await
+                .expect("an event within 30 s")
+                .unwrap()
+                .expect("the stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(!seen.contains("Greta") && !seen.contains("4600001"), "{seen}");
+        // Not for citizens.
+        let citizen = As::new(&app, Account::Person { tenant: device.tenant, person: device.person }).await;
+        assert_eq!(citizen.get("/alarms/events").await.status(), 403);
+    }
+}

@@ -1,0 +1,338 @@
+//! The alarm console: the queue of open alarms for the operator's units,
+//! a person's alarms with the steps of handling them, and live updates.
+//!
+//! Every page calls the functions of the alarm API ([`alarms`]) and the
+//! care record ([`record`]), so the decision path is one: these handlers
+//! only render. The live updates carry no personal data: an event says only
+//! "something changed", and the page reloads through the same decisions.
+
+use crate::alarms::{self, AlarmView, Step};
+use crate::care::{LangQuery, authors, ctx, respond};
+use crate::i18n::{AlarmTexts, Texts};
+use crate::record;
+use crate::session::{Authenticated, redirect};
+use crate::{AppState, WebError};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::Duration;
+use trygg_domain::{Account, Action, AlarmId, Part, PersonId, StaffId};
+
+/// How often the live updates look for a change.
+const POLL: Duration = Duration::from_secs(2);
+
+/// An alarm as a page shows it.
+struct Shown {
+    id: AlarmId,
+    kind: &'static str,
+    state: &'static str,
+    state_name: &'static str,
+    received: String,
+    message: String,
+    repeats: i64,
+    note: String,
+}
+
+fn local(rfc3339: &str) -> String {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map(|t| {
+            let l = trygg_domain::swedish_time(t);
+            format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+        })
+        .unwrap_or_default()
+}
+
+fn shown(a: &'static AlarmTexts, v: AlarmView) -> Shown {
+    Shown {
+        id: v.id,
+        kind: a.kind_name(&v.kind),
+        state: v.state,
+        state_name: a.state_name(v.state),
+        received: local(&v.received_at),
+        message: v.message,
+        repeats: v.repeats,
+        note: v.note.unwrap_or_default(),
+    }
+}
+
+/// One person in the queue.
+struct Item {
+    person: PersonId,
+    name: String,
+    alarms: Vec<Shown>,
+}
+
+#[derive(Template)]
+#[template(path = "alarm_queue.html")]
+struct QueuePage<'a> {
+    lang: &'a str,
+    t: &'static Texts,
+    a: &'static AlarmTexts,
+    items: Vec<Item>,
+}
+
+/// `GET /alarms`: the open alarms of the units the staff member works in,
+/// untaken first. Each person is shown only if the policy lets the staff
+/// member read their alarms and overview (each read audited).
+pub async fn queue(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let cx = ctx(session, &q, &headers);
+    let a = cx.lang.alarms();
+    let result = async {
+        let Account::Staff { tenant, staff } = cx.session.record.account else {
+            return Err(WebError::Forbidden);
+        };
+        let units: Vec<_> = state
+            .store
+            .roles_of(staff)
+            .await
+            .map_err(WebError::Unavailable)?
+            .into_iter()
+            .map(|r| r.unit)
+            .collect();
+        let persons = state
+            .store
+            .open_alarm_persons(tenant, &units)
+            .await
+            .map_err(WebError::Unavailable)?;
+        let mut items = Vec::new();
+        for person in persons {
+            if !record::may(&state, &cx.session, person, Action::Read(Part::Alarms)).await? {
+                continue;
+            }
+            let Some(name) = record::listed_name(&state, &cx.session, person).await? else {
+                continue;
+            };
+            let open: Vec<Shown> = alarms::read_alarms(&state, &cx.session, person)
+                .await?
+                .into_iter()
+                .filter(|v| v.state != "closed")
+                .rev()
+                .map(|v| shown(a, v))
+                .collect();
+            if !open.is_empty() {
+                items.push(Item {
+                    person,
+                    name,
+                    alarms: open,
+                });
+            }
+        }
+        Ok(cx.render(
+            QueuePage {
+                lang: cx.code(),
+                t: cx.t(),
+                a,
+                items,
+            }
+            .render(),
+        ))
+    }
+    .await;
+    respond(cx.lang, result)
+}
+
+/// `GET /alarms/events`: server-sent events, one `changed` whenever an
+/// alarm of the staff member's tenant is received or moves a step. No
+/// personal data: the page reloads and decides again.
+pub async fn events(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+) -> Result<impl IntoResponse, WebError> {
+    let Account::Staff { tenant, .. } = session.record.account else {
+        return Err(WebError::Forbidden);
+    };
+    let first = state
+        .store
+        .alarms_fingerprint(tenant)
+        .await
+        .map_err(WebError::Unavailable)?;
+    let stream = futures_util::stream::unfold(first, move |last| {
+        let store = state.store.clone();
+        async move {
+            let mut tick = tokio::time::interval(POLL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.alarms_fingerprint(tenant).await {
+                    Ok(now) if now != last => {
+                        let event = Event::default().event("changed").data("1");
+                        return Some((Ok::<_, Infallible>(event), now));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "alarm events: cannot read the store");
+                    }
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Template)]
+#[template(path = "person_alarms.html")]
+struct PersonPage<'a> {
+    lang: &'a str,
+    t: &'static Texts,
+    a: &'static AlarmTexts,
+    csrf: String,
+    person: PersonId,
+    open: Vec<Shown>,
+    closed: Vec<Shown>,
+    staff: Vec<(StaffId, String)>,
+}
+
+/// `GET /persons/{id}/alarms`: the person's alarms, the open ones with
+/// what can be done next.
+pub async fn person(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path(person): Path<PersonId>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let cx = ctx(session, &q, &headers);
+    let a = cx.lang.alarms();
+    let result = async {
+        // One access, one audit entry: the alarms. The name is on the
+        // queue and the overview, each read under its own decision.
+        let views = alarms::read_alarms(&state, &cx.session, person).await?;
+        let (closed, open): (Vec<_>, Vec<_>) = views
+            .into_iter()
+            .map(|v| shown(a, v))
+            .partition(|s| s.state == "closed");
+        let mut staff: Vec<_> = authors(&state, &cx.session).await?.into_iter().collect();
+        staff.sort_by(|x, y| x.1.cmp(&y.1));
+        Ok(cx.render(
+            PersonPage {
+                lang: cx.code(),
+                t: cx.t(),
+                a,
+                csrf: cx.session.csrf(),
+                person,
+                open,
+                closed,
+                staff,
+            }
+            .render(),
+        ))
+    }
+    .await;
+    respond(cx.lang, result)
+}
+
+/// A step's form: the CSRF token (checked by the middleware) and what the
+/// step needs.
+#[derive(Deserialize)]
+pub struct StepForm {
+    staff: Option<StaffId>,
+    #[serde(alias = "text")]
+    note: Option<String>,
+}
+
+impl std::fmt::Debug for StepForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepForm(..)")
+    }
+}
+
+async fn step_page(
+    state: AppState,
+    session: crate::session::Session,
+    person: PersonId,
+    alarm: AlarmId,
+    q: LangQuery,
+    headers: HeaderMap,
+    step: Result<Step, WebError>,
+) -> Response {
+    let cx = ctx(session, &q, &headers);
+    let result = async {
+        alarms::handle_alarm(&state, &cx.session, person, alarm, step?).await?;
+        Ok(redirect(&format!("/persons/{person}/alarms")))
+    }
+    .await;
+    respond(cx.lang, result)
+}
+
+/// `POST /persons/{id}/alarms/{alarm}/take`.
+pub async fn take(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, alarm)): Path<(PersonId, AlarmId)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    step_page(state, session, person, alarm, q, headers, Ok(Step::Take)).await
+}
+
+/// `POST /persons/{id}/alarms/{alarm}/dispatch` (`staff`).
+pub async fn dispatch(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, alarm)): Path<(PersonId, AlarmId)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let step = form
+        .staff
+        .map(Step::Dispatch)
+        .ok_or(WebError::BadRequest("choose who to send"));
+    step_page(state, session, person, alarm, q, headers, step).await
+}
+
+/// `POST /persons/{id}/alarms/{alarm}/on-site`.
+pub async fn on_site(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, alarm)): Path<(PersonId, AlarmId)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    step_page(state, session, person, alarm, q, headers, Ok(Step::OnSite)).await
+}
+
+/// `POST /persons/{id}/alarms/{alarm}/close` (`note`).
+pub async fn close(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Path((person, alarm)): Path<(PersonId, AlarmId)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let step = Ok(Step::Close(form.note.unwrap_or_default()));
+    step_page(state, session, person, alarm, q, headers, step).await
+}
+
+/// `GET /static/alarms.js`: reloads the queue when the server says so.
+pub async fn script() -> Response {
+    crate::pages::static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/alarms.js"),
+    )
+}
+
+/// Routes of the console.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/alarms", get(queue))
+        .route("/alarms/events", get(events))
+        .route("/static/alarms.js", get(script))
+        .route("/persons/{id}/alarms", get(person))
+        .route("/persons/{id}/alarms/{alarm}/take", post(take))
+        .route("/persons/{id}/alarms/{alarm}/dispatch", post(dispatch))
+        .route("/persons/{id}/alarms/{alarm}/on-site", post(on_site))
+        .route("/persons/{id}/alarms/{alarm}/close", post(close))
+}
