@@ -76,3 +76,20 @@ ensure_sipp() {
     return 1
   fi
 }
+
+# Installs Mosquitto (Debian's `mosquitto`, with mosquitto_pub from
+# `mosquitto-clients`), the broker the sensor tests start on a port of
+# their own (crates/trygg/tests/it/mqtt.rs); a broker already running on
+# 1883 is neither needed nor used.
+ensure_mosquitto() {
+  if [ -x /usr/sbin/mosquitto ] && command -v mosquitto_pub >/dev/null; then
+    return 0
+  fi
+  log "installing Mosquitto"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto mosquitto-clients >/dev/null
+  if [ ! -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub >/dev/null; then
+    log "mosquitto or mosquitto_pub is still missing after installing them"
+    return 1
+  fi
+}

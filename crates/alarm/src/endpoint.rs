@@ -136,16 +136,6 @@ impl Receiver {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> Result<Self, ReceiverError> {
-        let socket = UdpSocket::bind(config.udp)
-            .await
-            .map_err(|source| ReceiverError::Bind {
-                addr: config.udp,
-                source,
-            })?;
-        let local = socket.local_addr().map_err(|source| ReceiverError::Bind {
-            addr: config.udp,
-            source,
-        })?;
         let bind_tcp = |addr: SocketAddr| async move {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -155,8 +145,28 @@ impl Receiver {
                 .map_err(|source| ReceiverError::Bind { addr, source })?;
             Ok::<_, ReceiverError>((listener, bound))
         };
-        // TCP on the port UDP got (the same number when asked for port 0).
-        let (tcp_listener, tcp) = bind_tcp(local).await?;
+        // UDP and TCP on the same port. Asked for any port (0), the port UDP
+        // got may already be some TCP socket's: then another pair is tried.
+        let mut attempt = 0;
+        let (socket, local, tcp_listener, tcp) = loop {
+            attempt += 1;
+            let socket =
+                UdpSocket::bind(config.udp)
+                    .await
+                    .map_err(|source| ReceiverError::Bind {
+                        addr: config.udp,
+                        source,
+                    })?;
+            let local = socket.local_addr().map_err(|source| ReceiverError::Bind {
+                addr: config.udp,
+                source,
+            })?;
+            match bind_tcp(local).await {
+                Ok((listener, tcp)) => break (socket, local, listener, tcp),
+                Err(_) if config.udp.port() == 0 && attempt < ANY_PORT_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        };
         let tls_listener = match &config.tls {
             Some((addr, server)) => {
                 let (listener, bound) = bind_tcp(*addr).await?;
@@ -275,6 +285,9 @@ impl Receiver {
         }
     }
 }
+
+/// Pairs of ports tried when any port will do.
+const ANY_PORT_ATTEMPTS: u32 = 20;
 
 /// How often supervision runs.
 pub const SUPERVISION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);

@@ -26,6 +26,7 @@
 mod classify;
 mod endpoint;
 mod outbound;
+pub mod simulator;
 mod stream;
 
 pub use classify::kind_of;

@@ -519,6 +519,29 @@ impl Store {
         Ok((row.try_get("n")?, row.try_get("r")?))
     }
 
+    /// Every alarm row of a device: its `ref`, its kind (`alarm`,
+    /// `technical`, `status`) and the repeats it absorbed, in `ref` order;
+    /// no personal data (for supervision and the kill -9 loop, which checks
+    /// that each acknowledged `ref` is stored exactly once; the kind tells
+    /// what a device sent from what the receiver raised itself, such as a
+    /// missed heartbeat). A `ref` is listed twice only if it was reused
+    /// after [`REPEAT_WINDOW`]; retired rows are included.
+    pub async fn alarm_refs(&self, device: DeviceId) -> Result<Vec<(String, String, i64)>> {
+        sqlx::query("SELECT ref, kind, repeats FROM alarms WHERE device_id = $1 ORDER BY ref, id")
+            .bind(device.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("ref")?,
+                    row.try_get("kind")?,
+                    row.try_get("repeats")?,
+                ))
+            })
+            .collect()
+    }
+
     /// When an alarm was received, and its kind, state and ref (no personal data).
     pub async fn alarm_summary(&self, alarm: AlarmId) -> Result<AlarmSummary> {
         let row = sqlx::query("SELECT received_at, kind, state, ref FROM alarms WHERE id = $1")

@@ -55,6 +55,9 @@ pub enum AdminCmd {
     /// Safety-alarm devices (trygghetslarm).
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Mosquitto's password and ACL files for sensors over MQTT.
+    #[command(subcommand)]
+    Mqtt(crate::mqtt::MqttCmd),
     /// Import staff or persons from CSV (all rows are checked first).
     #[command(subcommand)]
     Import(ImportCmd),
@@ -465,6 +468,7 @@ pub async fn run(
             );
             return Ok(ExitCode::SUCCESS);
         }
+        AdminCmd::Mqtt(command) => return crate::mqtt::run(command),
         _ => {}
     }
     let store = crate::open_store(global, clock.clone()).await?;
@@ -481,7 +485,7 @@ async fn run_with_store(
 ) -> anyhow::Result<ExitCode> {
     let today = clock.today();
     match command {
-        AdminCmd::Migrate | AdminCmd::DevCert { .. } => {}
+        AdminCmd::Migrate | AdminCmd::DevCert { .. } | AdminCmd::Mqtt(_) => {}
         AdminCmd::Tenant(TenantCmd::Add {
             name,
             org_number,

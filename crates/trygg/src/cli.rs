@@ -27,7 +27,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (web UI, API).
-    Serve(ServeCmd),
+    // Boxed: the serve settings are many times larger than the other commands.
+    Serve(Box<ServeCmd>),
     /// Operators' tools: migrations, organisation, people, imports, keys.
     Admin {
         /// Admin command.
@@ -39,6 +40,12 @@ pub enum Command {
         /// Audit command.
         #[command(subcommand)]
         command: crate::audit::AuditCmd,
+    },
+    /// Simulated safety-alarm devices, for load tests and end-to-end checks.
+    Simulate {
+        /// Simulate command.
+        #[command(subcommand)]
+        command: crate::simulate::SimulateCmd,
     },
     /// Configuration helpers.
     Config {
@@ -138,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => admin::run(command, &global, clock).await,
         Command::Audit { command } => crate::audit::run(command, &global, clock).await,
+        Command::Simulate { command } => crate::simulate::run(command, &global.sip_realm).await,
         Command::Config { .. } => Ok(ExitCode::SUCCESS),
     }
 }

@@ -387,6 +387,12 @@ settings! {
             "Seconds past its due heartbeat before a silent device raises a technical alarm (at most 86400).";
         alarm_max_in_flight: u32 = "256", env "TRYGG_ALARM_MAX_IN_FLIGHT",
             "Alarms being committed at once; more are answered busy (snu=6) and the devices retry.";
+        mqtt_url: Option<trygg_sensors::BrokerUrl> = "", env "TRYGG_MQTT_URL",
+            "Mosquitto to take passive sensors' events from, on this machine: mqtt://127.0.0.1:1883. Unset: no sensor ingestion. See `trygg admin mqtt`.";
+        mqtt_user: String = "trygg-ingest", env "TRYGG_MQTT_USER",
+            "The MQTT user (and client id) Trygg reads sensor events as; Mosquitto keeps its session, and what devices send meanwhile, while Trygg is down.";
+        mqtt_password_file: Option<PathBuf> = "", env "TRYGG_MQTT_PASSWORD_FILE",
+            "File whose first line is mqtt_user's password (not readable by everyone). Unset: the password is taken from TRYGG_MQTT_PASSWORD.";
     }
 }
 

@@ -13,7 +13,9 @@ pub mod demo;
 pub mod devcert;
 pub mod import;
 pub mod logging;
+pub mod mqtt;
 pub mod server;
+pub mod simulate;
 
 use std::sync::Arc;
 use trygg_domain::Clock;

@@ -20,6 +20,7 @@ pub struct Server {
     audit: std::sync::Arc<trygg_store::AuditLog>,
     sequencer: tokio::task::JoinHandle<()>,
     alarms: Option<trygg_alarm::Receiver>,
+    sensors: Option<trygg_sensors::Ingest>,
 }
 
 /// The TLS server configuration for SIP over TLS, from PEM files: aws-lc-rs,
@@ -91,6 +92,7 @@ impl Server {
             (Some(addr), Some(cert), Some(key)) => Some((addr, sip_tls_config(cert, key)?)),
             (Some(_), _, _) => anyhow::bail!("SV005 sips_listen needs tls_cert and tls_key"),
         };
+        let sensors = crate::mqtt::ingest_config(settings)?;
         let alarms = match settings.sip_listen {
             Some(udp) => Some(
                 trygg_alarm::Receiver::start(
@@ -113,6 +115,7 @@ impl Server {
             ),
             None => None,
         };
+        let sensors = sensors.map(|config| crate::mqtt::start_ingest(&store, &config));
         let app = trygg_web::router(
             AppState {
                 audit: audit.clone(),
@@ -166,6 +169,7 @@ impl Server {
             audit,
             sequencer,
             alarms,
+            sensors,
         })
     }
 
@@ -177,6 +181,11 @@ impl Server {
     /// The safety-alarm receiver, when `sip_listen` is set.
     pub fn alarms(&self) -> Option<&trygg_alarm::Receiver> {
         self.alarms.as_ref()
+    }
+
+    /// The sensor ingest, when `mqtt_url` is set.
+    pub fn sensors(&self) -> Option<&trygg_sensors::Ingest> {
+        self.sensors.as_ref()
     }
 
     /// Whether it speaks TLS.
@@ -191,6 +200,9 @@ impl Server {
         self.task.await.context("server task failed")??;
         if let Some(alarms) = self.alarms {
             alarms.shutdown().await;
+        }
+        if let Some(sensors) = self.sensors {
+            sensors.shutdown().await;
         }
         // The last entries get their checkpoint before the process ends.
         // If the database is already gone, the entries stay pending and the

@@ -297,18 +297,23 @@ on_both_backends! {
 
         // Every step and every read is in the audit log; the note is sealed.
         let raw = db.raw().await;
-        let count = |action: &'static str| {
+        let count = |action: &'static str, outcome: &'static str| {
             let raw = raw.clone();
             async move {
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_entries WHERE action = $1")
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_entries WHERE action = $1 AND outcome = $2")
                     .bind(action)
+                    .bind(outcome)
                     .fetch_one(&raw)
                     .await
                     .unwrap()
             }
         };
-        assert_eq!(count("write:alarms").await, 4);
-        assert_eq!(count("read:alarms").await, 2);
+        assert_eq!(count("write:alarms", "allow").await, 4);
+        // The steps that changed nothing are audited as failed attempts:
+        // on site too early, taken twice, closed twice, taken when closed,
+        // and another person's alarm.
+        assert_eq!(count("write:alarms", "deny").await, 5);
+        assert_eq!(count("read:alarms", "allow").await, 2);
         let bytes = db.raw_bytes().await;
         assert_eq!(occurrences(&bytes, &db.as_stored("halkat i badrummet".as_bytes())), 0);
     }
