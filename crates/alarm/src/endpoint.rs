@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 use trygg_domain::{Clock, DeviceId};
-use trygg_scaip::{Response as Mrs, StatusNumber};
+use trygg_scaip::{Response as Mrs, StatusCode, StatusNumber};
 use trygg_sip::{
     Algorithm, Arrival, Contact, DigestError, DigestServer, MAX_MESSAGE, Message, Method,
     NonceCounts, Request, Response, ServerTransactions, SipUri,
@@ -38,6 +38,8 @@ pub struct Config {
     /// How long past its due heartbeat a device may stay silent before a
     /// technical alarm reports it.
     pub heartbeat_grace: time::Duration,
+    /// How long an alarm may wait untaken before it is escalated.
+    pub escalate_after: time::Duration,
 }
 
 /// What one round of supervision did.
@@ -49,6 +51,8 @@ pub struct Supervision {
     pub silent: Vec<DeviceId>,
     /// Devices heard again after being reported silent.
     pub heard_again: Vec<DeviceId>,
+    /// Alarms escalated for waiting untaken longer than `escalate_after`.
+    pub escalated: Vec<trygg_domain::AlarmId>,
 }
 
 impl std::fmt::Debug for Config {
@@ -102,6 +106,7 @@ pub(crate) struct Shared {
     /// Heard since the last supervision round, not yet written.
     heard: Mutex<HashMap<DeviceId, OffsetDateTime>>,
     heartbeat_grace: time::Duration,
+    escalate_after: time::Duration,
     commits: Arc<Semaphore>,
     handlers: Arc<Semaphore>,
 }
@@ -198,6 +203,7 @@ impl Receiver {
             last_seen: Mutex::new(HashMap::new()),
             heard: Mutex::new(HashMap::new()),
             heartbeat_grace: config.heartbeat_grace,
+            escalate_after: config.escalate_after,
             commits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             handlers: Arc::new(Semaphore::new(MAX_HANDLERS)),
         });
@@ -478,10 +484,15 @@ impl Shared {
                 silent.push(device.id);
             }
         }
+        let escalated = self.store.escalate_untaken(self.escalate_after).await?;
+        for alarm in &escalated {
+            warn!(%alarm, "alarm not taken in time: escalated");
+        }
         Ok(Supervision {
             heard,
             silent,
             heard_again,
+            escalated,
         })
     }
 
@@ -716,11 +727,39 @@ impl Shared {
             Ok(recorded) => {
                 info!(user = %device.sip_user, alarm = %recorded.alarm, kind = kind.as_str(),
                       repeat = recorded.repeat, "alarm recorded");
+                if !recorded.repeat {
+                    self.device_moves_workflow(device, request.status_code)
+                        .await;
+                }
                 Mrs::ok(reference)
             }
             Err(e) => {
                 error!(user = %device.sip_user, error = %e, "alarm not stored: answered busy");
                 Mrs::new(Some(reference), StatusNumber::Busy)
+            }
+        }
+    }
+
+    /// Presence (0088) and check-out (0111) reported by the device move the
+    /// alarm being handled. The report itself is already stored; a failure
+    /// here is logged, and staff can still move the alarm themselves.
+    async fn device_moves_workflow(&self, device: &Device, code: Option<StatusCode>) {
+        let moved = match code {
+            Some(StatusCode::PRESENCE_UPON_ALARM) => {
+                self.store.device_reports_presence(device.id).await
+            }
+            Some(StatusCode::CHECK_OUT) => self.store.device_reports_check_out(device.id).await,
+            _ => return,
+        };
+        match moved {
+            Ok(Some(alarm)) => {
+                info!(user = %device.sip_user, %alarm, "alarm moved by the device's report")
+            }
+            Ok(None) => {
+                debug!(user = %device.sip_user, "a presence or check-out with no alarm being handled")
+            }
+            Err(e) => {
+                error!(user = %device.sip_user, error = %e, "presence or check-out not applied")
             }
         }
     }

@@ -84,6 +84,10 @@ pub struct AlarmRecord {
     pub on_site_at: Option<OffsetDateTime>,
     /// Who closed it, when, and the note.
     pub closed: Option<(StaffId, OffsetDateTime, FreeText)>,
+    /// When it was escalated for not being taken in time.
+    pub escalated_at: Option<OffsetDateTime>,
+    /// When the device reported check-out (SCAIP 0111).
+    pub checked_out_at: Option<OffsetDateTime>,
 }
 
 /// A step of the workflow before closing.
@@ -141,7 +145,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, kind, state, ref, status_code, priority, request, received_at, repeats, \
              taken_by, taken_at, dispatched_to, dispatched_at, on_site_at, closed_by, closed_at, \
-             close_note FROM alarms WHERE tenant_id = $1 AND person_id = $2 \
+             close_note, escalated_at, checked_out_at FROM alarms WHERE tenant_id = $1 AND person_id = $2 \
              ORDER BY received_at DESC, id DESC",
         )
         .bind(tenant.to_string())
@@ -181,12 +185,15 @@ impl Store {
                     dispatched: pair("dispatched_to", "dispatched_at")?,
                     on_site_at: at("on_site_at")?,
                     closed,
+                    escalated_at: at("escalated_at")?,
+                    checked_out_at: at("checked_out_at")?,
                 })
             })
             .collect()
     }
 
-    /// The persons with open (not closed) alarms answered by one of
+    /// The persons with open (not closed) alarms or technical alarms (status
+    /// messages ask no one to act) answered by one of
     /// `units`, each once: those with an alarm nobody has taken first, then
     /// by their oldest open alarm. Ids only: what the queue shows of each
     /// is read under that person's own grant.
@@ -197,7 +204,8 @@ impl Store {
     ) -> Result<Vec<PersonId>> {
         let rows = sqlx::query(
             "SELECT person_id, unit_id, state FROM alarms \
-             WHERE tenant_id = $1 AND state <> 'closed' ORDER BY received_at, id",
+             WHERE tenant_id = $1 AND state <> 'closed' AND kind <> 'status' \
+             ORDER BY received_at, id",
         )
         .bind(tenant.to_string())
         .fetch_all(&self.pool)
@@ -232,16 +240,82 @@ impl Store {
             "SELECT COUNT(*) AS n, CAST(COALESCE(MAX(last_repeat_at), 0) AS BIGINT) AS r, \
              COUNT(taken_at) AS t, COUNT(dispatched_at) AS d, \
              CAST(COALESCE(MAX(dispatched_at), 0) AS BIGINT) AS dm, \
-             COUNT(on_site_at) AS o, COUNT(closed_at) AS c FROM alarms WHERE tenant_id = $1",
+             COUNT(on_site_at) AS o, COUNT(closed_at) AS c, COUNT(escalated_at) AS e, \
+             COUNT(checked_out_at) AS k FROM alarms WHERE tenant_id = $1",
         )
         .bind(tenant.to_string())
         .fetch_one(&self.pool)
         .await?;
         let mut parts = Vec::new();
-        for col in ["n", "r", "t", "d", "dm", "o", "c"] {
+        for col in ["n", "r", "t", "d", "dm", "o", "c", "e", "k"] {
             parts.push(row.try_get::<i64, _>(col)?.to_string());
         }
         Ok(parts.join("."))
+    }
+
+    /// Escalates the alarms (not technical or status messages) that nobody
+    /// has taken within `after` of their arrival, once each; returns them.
+    /// Run by the receiver's supervision, not by a person: no grant.
+    pub async fn escalate_untaken(&self, after: time::Duration) -> Result<Vec<AlarmId>> {
+        let now = self.clock.now();
+        sqlx::query(
+            "UPDATE alarms SET escalated_at = $1 \
+             WHERE state = 'received' AND escalated_at IS NULL AND kind = 'alarm' \
+             AND received_at < $2 RETURNING id",
+        )
+        .bind(ms(now))
+        .bind(ms(now - after))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| id_col(row, "id"))
+        .collect()
+    }
+
+    /// The device reports staff on site (SCAIP 0088, presence upon alarm):
+    /// its latest alarm that staff were sent to, or that was taken, moves on
+    /// site. Returns the alarm, if there was one. Done by the device, not a
+    /// person: no grant.
+    pub async fn device_reports_presence(
+        &self,
+        device: trygg_domain::DeviceId,
+    ) -> Result<Option<AlarmId>> {
+        let now = ms(self.clock.now());
+        sqlx::query(
+            "UPDATE alarms SET state = 'on_site', on_site_at = $1 WHERE id = \
+             (SELECT id FROM alarms WHERE device_id = $2 AND kind = 'alarm' \
+              AND state IN ('taken', 'dispatched') ORDER BY received_at DESC, id DESC LIMIT 1) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(device.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| id_col(&row, "id"))
+        .transpose()
+    }
+
+    /// The device reports check-out (SCAIP 0111, intervention complete):
+    /// its latest open alarm that someone is handling is marked checked
+    /// out; it stays open until staff close it with a note.
+    pub async fn device_reports_check_out(
+        &self,
+        device: trygg_domain::DeviceId,
+    ) -> Result<Option<AlarmId>> {
+        let now = ms(self.clock.now());
+        sqlx::query(
+            "UPDATE alarms SET checked_out_at = $1 WHERE id = \
+             (SELECT id FROM alarms WHERE device_id = $2 AND kind = 'alarm' \
+              AND state IN ('taken', 'dispatched', 'on_site') AND checked_out_at IS NULL \
+              ORDER BY received_at DESC, id DESC LIMIT 1) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(device.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| id_col(&row, "id"))
+        .transpose()
     }
 
     /// The operator the grant is for takes a received alarm.

@@ -74,6 +74,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_alarm_workflow.sql"),
         postgres: include_str!("../migrations/postgres/0010_alarm_workflow.sql"),
     },
+    Migration {
+        version: 11,
+        name: "alarm_escalation",
+        sqlite: include_str!("../migrations/sqlite/0011_alarm_escalation.sql"),
+        postgres: include_str!("../migrations/postgres/0011_alarm_escalation.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -385,6 +385,8 @@ settings! {
             "Offer devices SHA-256 Digest before MD5. Off by default: some devices take the first challenge and know only MD5. Device passwords are random (100 bits), so MD5 Digest exposes no guessable secret; use TLS for confidentiality.";
         alarm_heartbeat_grace_secs: u64 = "120", env "TRYGG_ALARM_HEARTBEAT_GRACE_SECS",
             "Seconds past its due heartbeat before a silent device raises a technical alarm (at most 86400).";
+        alarm_escalate_after_secs: u64 = "120", env "TRYGG_ALARM_ESCALATE_AFTER_SECS",
+            "Seconds an alarm may wait untaken before it is escalated: marked, and first in every console of its unit (at most 3600).";
         alarm_max_in_flight: u32 = "256", env "TRYGG_ALARM_MAX_IN_FLIGHT",
             "Alarms being committed at once; more are answered busy (snu=6) and the devices retry.";
         mqtt_url: Option<trygg_sensors::BrokerUrl> = "", env "TRYGG_MQTT_URL",

@@ -105,6 +105,10 @@ impl Server {
                         max_in_flight: usize::try_from(settings.alarm_max_in_flight)
                             .unwrap_or(usize::MAX),
                         prefer_sha256: settings.sip_prefer_sha256,
+                        escalate_after: time::Duration::seconds(
+                            i64::try_from(settings.alarm_escalate_after_secs.min(3600))
+                                .unwrap_or(3600),
+                        ),
                         heartbeat_grace: time::Duration::seconds(
                             i64::try_from(settings.alarm_heartbeat_grace_secs.min(86_400))
                                 .unwrap_or(86_400),

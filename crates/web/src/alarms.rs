@@ -45,6 +45,10 @@ pub struct AlarmView {
     pub closed_by: Option<StaffId>,
     /// The closing note.
     pub note: Option<String>,
+    /// When it was escalated for not being taken in time.
+    pub escalated_at: Option<String>,
+    /// When the device reported check-out (SCAIP 0111).
+    pub checked_out_at: Option<String>,
 }
 
 impl From<AlarmRecord> for AlarmView {
@@ -64,6 +68,8 @@ impl From<AlarmRecord> for AlarmView {
             on_site_at: a.on_site_at.map(record::when),
             closed_by: a.closed.as_ref().map(|c| c.0),
             note: a.closed.map(|c| c.2.as_str().to_owned()),
+            escalated_at: a.escalated_at.map(record::when),
+            checked_out_at: a.checked_out_at.map(record::when),
         }
     }
 }

@@ -37,6 +37,10 @@ struct Shown {
     message: String,
     repeats: i64,
     note: String,
+    escalated: bool,
+    checked_out: String,
+    /// A status message: asks no one to act, so it is history at once.
+    is_status: bool,
 }
 
 fn local(rfc3339: &str) -> String {
@@ -58,6 +62,9 @@ fn shown(a: &'static AlarmTexts, v: AlarmView) -> Shown {
         message: v.message,
         repeats: v.repeats,
         note: v.note.unwrap_or_default(),
+        escalated: v.escalated_at.is_some(),
+        is_status: v.kind == "status",
+        checked_out: v.checked_out_at.as_deref().map(local).unwrap_or_default(),
     }
 }
 
@@ -116,7 +123,7 @@ pub async fn queue(
             let open: Vec<Shown> = alarms::read_alarms(&state, &cx.session, person)
                 .await?
                 .into_iter()
-                .filter(|v| v.state != "closed")
+                .filter(|v| v.state != "closed" && v.kind != "status")
                 .rev()
                 .map(|v| shown(a, v))
                 .collect();
@@ -211,7 +218,7 @@ pub async fn person(
         let (closed, open): (Vec<_>, Vec<_>) = views
             .into_iter()
             .map(|v| shown(a, v))
-            .partition(|s| s.state == "closed");
+            .partition(|s| s.state == "closed" || s.is_status);
         let mut staff: Vec<_> = authors(&state, &cx.session).await?.into_iter().collect();
         staff.sort_by(|x, y| x.1.cmp(&y.1));
         Ok(cx.render(

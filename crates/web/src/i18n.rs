@@ -663,6 +663,8 @@ pub struct AlarmTexts {
     pub state_dispatched: &'static str,
     pub state_on_site: &'static str,
     pub state_closed: &'static str,
+    pub escalated: &'static str,
+    pub checked_out: &'static str,
 }
 
 pub static ALARMS_SV: AlarmTexts = AlarmTexts {
@@ -694,6 +696,8 @@ pub static ALARMS_SV: AlarmTexts = AlarmTexts {
     state_dispatched: "Personal på väg",
     state_on_site: "Personal på plats",
     state_closed: "Avslutat",
+    escalated: "Eskalerat: väntar för länge",
+    checked_out: "Utcheckad",
 };
 
 pub static ALARMS_EN: AlarmTexts = AlarmTexts {
@@ -725,6 +729,8 @@ pub static ALARMS_EN: AlarmTexts = AlarmTexts {
     state_dispatched: "Staff on the way",
     state_on_site: "Staff on site",
     state_closed: "Closed",
+    escalated: "Escalated: waiting too long",
+    checked_out: "Checked out",
 };
 
 impl Lang {

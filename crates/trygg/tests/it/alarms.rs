@@ -318,3 +318,34 @@ on_both_backends! {
         assert_eq!(occurrences(&bytes, &db.as_stored("halkat i badrummet".as_bytes())), 0);
     }
 }
+
+on_both_backends! {
+    async fn untaken_alarms_are_escalated_once_and_the_device_moves_the_handled_one(backend) {
+        let (db, store, clock) = store(backend).await;
+        let device = provisioned(&store, "larm-0001", "4600001").await;
+        let request = "<mrq><ref>E1</ref><cid>4600001</cid><dty>0005</dty></mrq>";
+        let waiting = store.record_alarm(&device, &alarm("E1", request)).await.unwrap().alarm;
+        let technical = IncomingAlarm { kind: AlarmKind::Technical, ..alarm("T1", request) };
+        store.record_alarm(&device, &technical).await.unwrap();
+        let after = Duration::minutes(2);
+        clock.advance(after - Duration::seconds(1));
+        assert!(store.escalate_untaken(after).await.unwrap().is_empty());
+        clock.advance(Duration::seconds(2));
+        // Only the alarm, not the technical message, and only once.
+        assert_eq!(store.escalate_untaken(after).await.unwrap(), vec![waiting]);
+        clock.advance(Duration::minutes(10));
+        assert!(store.escalate_untaken(after).await.unwrap().is_empty());
+
+        // The device reports presence, then check-out: the alarm being
+        // handled moves; an untaken one does not.
+        assert_eq!(store.device_reports_presence(device.id).await.unwrap(), None);
+        let raw = db.raw().await;
+        sqlx::query("UPDATE alarms SET state = 'dispatched' WHERE id = $1").bind(waiting.to_string()).execute(&raw).await.unwrap();
+        assert_eq!(store.device_reports_presence(device.id).await.unwrap(), Some(waiting));
+        assert_eq!(store.alarm_summary(waiting).await.unwrap().state, "on_site");
+        assert_eq!(store.device_reports_check_out(device.id).await.unwrap(), Some(waiting));
+        // Checked out once; it stays open for the closing note.
+        assert_eq!(store.device_reports_check_out(device.id).await.unwrap(), None);
+        assert_eq!(store.alarm_summary(waiting).await.unwrap().state, "on_site");
+    }
+}

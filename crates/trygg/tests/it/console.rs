@@ -32,6 +32,13 @@ on_both_backends! {
         assert!(queue.contains("Greta Lind"), "{queue}");
         assert!(queue.contains(&format!("/persons/{}/alarms", device.person)), "{queue}");
         assert!(queue.contains("class=\"alarm received\"") && queue.contains("Ej taget"), "{queue}");
+        assert!(!queue.contains("Eskalerat"), "{queue}");
+        // Not taken within two minutes: escalated, and marked so.
+        app.clock.advance(time::Duration::minutes(3));
+        let round = app.server.alarms().unwrap().supervise().await.unwrap();
+        assert_eq!(round.escalated, vec![alarm]);
+        let queue = op.get("/alarms").await.text().await.unwrap();
+        assert!(queue.contains("Eskalerat: väntar för länge"), "{queue}");
         // Staff of another unit, without a care relationship, see nothing of it.
         let theirs = outsider.get("/alarms").await.text().await.unwrap();
         assert!(!theirs.contains("Greta") && theirs.contains("Inga öppna larm"), "{theirs}");

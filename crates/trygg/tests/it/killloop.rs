@@ -174,6 +174,7 @@ on_both_backends! {
                 max_in_flight: 1,
                 prefer_sha256: false,
                 heartbeat_grace: time::Duration::minutes(2),
+                escalate_after: time::Duration::minutes(2),
             },
         )
         .await

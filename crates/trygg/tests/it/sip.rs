@@ -310,6 +310,38 @@ on_both_backends! {
         tls.send(b"OPTIONS sip:trygg SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKx\r\n\r\n").await;
         assert!(tls.closed().await);
     }
+
+    async fn presence_and_check_out_reported_by_the_device_move_the_alarm(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let mut tcp = StreamDevice::connect_tcp(app.server.alarms().unwrap().tcp_addr()).await;
+        tcp.alarm("TCP", 1, &alarm_body(&device, "P1")).await;
+        assert!(tcp.mrs().await.contains("<snu>0</snu>"));
+        let alarm = app.store.technical_alarms(device.id).await.unwrap();
+        assert!(alarm.is_empty());
+        // Staff were sent (as the console would); the device reports them.
+        let raw = app.db.raw().await;
+        sqlx::query("UPDATE alarms SET state = 'dispatched' WHERE ref = 'P1'").execute(&raw).await.unwrap();
+        let status = |reference: &str, code: &str| format!(
+            "<mrq><ref>{reference}</ref><cid>{}</cid><dty>0005</dty><stc>{code}</stc></mrq>", device.cid);
+        tcp.alarm("TCP", 3, &status("P2", "0088")).await;
+        assert!(tcp.mrs().await.contains("<snu>0</snu>"));
+        let state = |reference: &'static str| {
+            let raw = raw.clone();
+            async move {
+                sqlx::query_as::<_, (String, Option<i64>)>("SELECT state, checked_out_at FROM alarms WHERE ref = $1")
+                    .bind(reference).fetch_one(&raw).await.unwrap()
+            }
+        };
+        assert_eq!(state("P1").await.0, "on_site");
+        tcp.alarm("TCP", 5, &status("P3", "0111")).await;
+        assert!(tcp.mrs().await.contains("<snu>0</snu>"));
+        let (s, checked_out) = state("P1").await;
+        assert_eq!(s, "on_site");
+        assert!(checked_out.is_some());
+        // The reports are stored too, as status messages.
+        assert_eq!(state("P2").await.0, "received");
+    }
 }
 
 /// A device's TCP or TLS connection, framed like the receiver frames it.
