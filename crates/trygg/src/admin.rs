@@ -359,6 +359,10 @@ pub enum DeviceCmd {
         #[command(flatten)]
         tenant: TenantArg,
     },
+    /// Import devices: personnummer, unit, cid[, sip_user, device_type,
+    /// heartbeat_minutes, password]. Prints `sip_user;password;cid` for each
+    /// generated password, once.
+    Import(ImportArgs),
 }
 
 /// `admin import …`
@@ -784,24 +788,19 @@ async fn run_with_store(
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--device-type: {e}"))?;
             let user = sip_user.unwrap_or_else(|| cid.as_str().to_owned());
-            if user.is_empty()
-                || user.len() > 64
-                || !user
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            {
-                bail!("--sip-user must be 1 to 64 letters, digits, '-', '_' or '.'");
-            }
-            if !(1..=1440).contains(&heartbeat_minutes) {
-                bail!("--heartbeat-minutes must be 1 to 1440 (SCAIP's range)");
-            }
+            crate::devices::check_user(&user).map_err(|e| anyhow::anyhow!("--sip-user {e}"))?;
+            crate::devices::check_heartbeat(heartbeat_minutes)
+                .map_err(|e| anyhow::anyhow!("--heartbeat-minutes {e}"))?;
             let generated = !password_stdin;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line)?;
                 let line = line.trim_end_matches(['\r', '\n']).to_owned();
-                if line.chars().count() < 12 {
-                    bail!("the password must be at least 12 characters");
+                if line.chars().count() < crate::devices::MIN_PASSWORD {
+                    bail!(
+                        "the password must be at least {} characters",
+                        crate::devices::MIN_PASSWORD
+                    );
                 }
                 zeroize::Zeroizing::new(line)
             } else {
@@ -842,6 +841,40 @@ async fn run_with_store(
                     if d.disabled { "  disabled" } else { "" }
                 );
             }
+        }
+        AdminCmd::Device(DeviceCmd::Import(args)) => {
+            let tenant = store.find_tenant(&args.tenant.tenant).await?;
+            let (report, provisioned) =
+                crate::devices::import_file(store, &tenant, sip_realm, &args.file, args.skip_bad)
+                    .await?;
+            for bad in &report.bad {
+                eprintln!("line {}: {}", bad.line, bad.reasons.join("; "));
+            }
+            if !report.bad.is_empty() && !args.skip_bad {
+                eprintln!(
+                    "{} of {} rows are bad; nothing was imported. Fix them, or use --skip-bad to import the {} good rows.",
+                    report.bad.len(),
+                    report.rows,
+                    report.rows - report.bad.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if !provisioned.is_empty() {
+                say!("sip_user;password;cid");
+                for p in &provisioned {
+                    say!("{};{};{}", p.user, p.password.as_str(), p.cid);
+                }
+            }
+            eprintln!(
+                "Imported {} of {} devices (realm {sip_realm}){}. Generated passwords are shown only now.",
+                report.imported,
+                report.rows,
+                if report.bad.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped {} bad rows", report.bad.len())
+                }
+            );
         }
         AdminCmd::Import(cmd) => {
             let (kind, args) = match cmd {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod devcert;
+pub mod devices;
 pub mod import;
 pub mod logging;
 pub mod mqtt;

@@ -83,6 +83,34 @@ on_both_backends! {
         assert!(err.contains("--sip-user"), "{err}");
         assert_eq!(ok(&db, &["admin", "device", "list", "--tenant", tenant]).await.lines().count(), 1);
 
+        // CSV import: every row checked first; one bad row imports nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("devices.csv");
+        std::fs::write(&csv, "personnummer;unit;cid;sip_user;device_type\n\
+            19121212-1212;Hemtjänst Norr;4600011;larm-11;0005\n\
+            19121212-1212;Hemtjänst Norr;4600001;larm-12;0005\n\
+            19121212-1213;Ingen sådan;46x;larm 13;99999\n").unwrap();
+        let err = fails(&db, &["admin", "device", "import", "--tenant", tenant, csv.to_str().unwrap()]).await;
+        assert!(err.contains("line 3: cid 4600001 is already a device"), "{err}");
+        assert!(err.contains("line 4: personnummer:") && err.contains("unit: no unit") && err.contains("cid:") && err.contains("sip_user:") && err.contains("device_type:"), "{err}");
+        assert!(err.contains("nothing was imported"), "{err}");
+        assert_eq!(ok(&db, &["admin", "device", "list", "--tenant", tenant]).await.lines().count(), 1);
+        // With --skip-bad the good row is imported and its password printed once.
+        let out = trygg(&db, &["admin", "device", "import", "--tenant", tenant, csv.to_str().unwrap(), "--skip-bad"]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed = stdout(&out);
+        let line = printed.lines().find(|l| l.starts_with("larm-11;")).unwrap();
+        let password = line.split(';').nth(1).unwrap();
+        assert_eq!((password.len(), line.ends_with(";4600011")), (20, true), "{printed}");
+        assert!(stderr(&out).contains("Imported 1 of 3 devices"), "{}", stderr(&out));
+        {
+            let store = db.open(&clock()).await.unwrap();
+            let (_, secrets) = store.device_by_sip_user("larm-11").await.unwrap().unwrap();
+            let expected = trygg_alarm::device_secrets("larm-11", "trygg", password);
+            assert_eq!(secrets.ha1_md5.as_str(), expected.ha1_md5.as_str());
+            store.close().await;
+        }
+
         // Erasure needs --yes, then the person is gone for good.
         let err = fails(&db, &["admin", "erase-person", "--tenant", tenant, "--person", "19121212-1212"]).await;
         assert!(err.contains("--yes"));
