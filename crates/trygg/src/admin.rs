@@ -415,6 +415,23 @@ pub fn parse_time(s: &str) -> anyhow::Result<OffsetDateTime> {
     Ok(date.midnight().assume_utc())
 }
 
+/// Lists an import's bad rows; true when they stop it (no `--skip-bad`).
+fn refused(report: &crate::import::Report, skip_bad: bool) -> bool {
+    for bad in &report.bad {
+        eprintln!("line {}: {}", bad.line, bad.reasons.join("; "));
+    }
+    if report.bad.is_empty() || skip_bad {
+        return false;
+    }
+    eprintln!(
+        "{} of {} rows are bad; nothing was imported. Fix them, or use --skip-bad to import the {} good rows.",
+        report.bad.len(),
+        report.rows,
+        report.rows - report.bad.len()
+    );
+    true
+}
+
 /// Resolves a person given by id or by personnummer.
 pub async fn find_person(store: &Store, tenant: &Tenant, key: &str) -> anyhow::Result<PersonId> {
     if let Ok(id) = key.parse::<PersonId>() {
@@ -847,16 +864,7 @@ async fn run_with_store(
             let (report, provisioned) =
                 crate::devices::import_file(store, &tenant, sip_realm, &args.file, args.skip_bad)
                     .await?;
-            for bad in &report.bad {
-                eprintln!("line {}: {}", bad.line, bad.reasons.join("; "));
-            }
-            if !report.bad.is_empty() && !args.skip_bad {
-                eprintln!(
-                    "{} of {} rows are bad; nothing was imported. Fix them, or use --skip-bad to import the {} good rows.",
-                    report.bad.len(),
-                    report.rows,
-                    report.rows - report.bad.len()
-                );
+            if refused(&report, args.skip_bad) {
                 return Ok(ExitCode::FAILURE);
             }
             if !provisioned.is_empty() {
@@ -884,16 +892,7 @@ async fn run_with_store(
             let tenant = store.find_tenant(&args.tenant.tenant).await?;
             let report =
                 crate::import::import_file(store, &tenant, kind, &args.file, args.skip_bad).await?;
-            for bad in &report.bad {
-                eprintln!("line {}: {}", bad.line, bad.reasons.join("; "));
-            }
-            if !report.bad.is_empty() && !args.skip_bad {
-                eprintln!(
-                    "{} of {} rows are bad; nothing was imported. Fix them, or use --skip-bad to import the {} good rows.",
-                    report.bad.len(),
-                    report.rows,
-                    report.rows - report.bad.len()
-                );
+            if refused(&report, args.skip_bad) {
                 return Ok(ExitCode::FAILURE);
             }
             say!(

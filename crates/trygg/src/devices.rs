@@ -8,7 +8,7 @@
 //! transaction. Rows without a password get a generated one, printed once
 //! for the installer (Trygg keeps only the Digest hashes).
 
-use crate::import::{BadRow, MAX_FILE_BYTES, MAX_ROWS, Report};
+use crate::import::{BadRow, MAX_ROWS, Report};
 use anyhow::{Context as _, bail};
 use std::collections::HashSet;
 use std::path::Path;
@@ -77,28 +77,8 @@ pub async fn import_file(
     path: &Path,
     skip_bad: bool,
 ) -> anyhow::Result<(Report, Vec<Provisioned>)> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        bail!(
-            "{} is {size} bytes; the largest file accepted is {MAX_FILE_BYTES} bytes: split it",
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.contains(';') && !first.contains(',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let text = crate::import::read_text(path)?;
+    let mut reader = crate::import::reader(&text);
     let headers: Vec<String> = reader
         .headers()
         .context("cannot read the header row")?

@@ -103,6 +103,12 @@ pub async fn import_file(
     path: &Path,
     skip_bad: bool,
 ) -> anyhow::Result<Report> {
+    let text = read_text(path)?;
+    import_csv(store, tenant, kind, &text, skip_bad).await
+}
+
+/// A CSV file's text: at most [`MAX_FILE_BYTES`], UTF-8.
+pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
@@ -113,14 +119,31 @@ pub async fn import_file(
         );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{} is not UTF-8 text (byte {}); save it as \"CSV UTF-8\"",
             path.display(),
             e.utf8_error().valid_up_to()
         )
-    })?;
-    import_csv(store, tenant, kind, &text, skip_bad).await
+    })
+}
+
+/// A reader of CSV text as spreadsheets save it: an optional byte-order
+/// mark, `;` or `,` between fields (whichever the header uses), fields
+/// trimmed, every row as long as the header.
+pub(crate) fn reader(text: &str) -> csv::Reader<&[u8]> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_line = text.lines().next().unwrap_or("");
+    let delimiter = if first_line.contains(';') && !first_line.contains(',') {
+        b';'
+    } else {
+        b','
+    };
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes())
 }
 
 /// Imports CSV text (see the module documentation).
@@ -131,18 +154,7 @@ pub async fn import_csv(
     text: &str,
     skip_bad: bool,
 ) -> anyhow::Result<Report> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = if first_line.contains(';') && !first_line.contains(',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(text.as_bytes());
+    let mut reader = reader(text);
     let headers = reader
         .headers()
         .context("cannot read the header row")?
