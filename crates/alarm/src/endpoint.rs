@@ -107,6 +107,11 @@ pub(crate) struct Shared {
     heard: Mutex<HashMap<DeviceId, OffsetDateTime>>,
     heartbeat_grace: time::Duration,
     escalate_after: time::Duration,
+    /// Failed authentications per source address and user name.
+    auth_failures: trygg_auth::RateLimiter,
+    /// Warnings logged per source address: a device that sends garbage
+    /// cannot flood the log (the rest go to debug).
+    warnings: trygg_auth::RateLimiter,
     commits: Arc<Semaphore>,
     handlers: Arc<Semaphore>,
 }
@@ -204,6 +209,12 @@ impl Receiver {
             heard: Mutex::new(HashMap::new()),
             heartbeat_grace: config.heartbeat_grace,
             escalate_after: config.escalate_after,
+            auth_failures: trygg_auth::RateLimiter::new(
+                MAX_AUTH_FAILURES,
+                AUTH_FAILURE_WINDOW,
+                100_000,
+            ),
+            warnings: trygg_auth::RateLimiter::new(20, time::Duration::minutes(1), 100_000),
             commits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             handlers: Arc::new(Semaphore::new(MAX_HANDLERS)),
         });
@@ -292,6 +303,15 @@ impl Receiver {
     }
 }
 
+/// Failed authentications allowed per source address and user name in
+/// [`AUTH_FAILURE_WINDOW`]; more are refused without looking the device
+/// up. Per address *and* user, so devices behind the same mobile NAT
+/// address are not locked out by one misconfigured neighbour.
+pub const MAX_AUTH_FAILURES: usize = 10;
+
+/// The window of [`MAX_AUTH_FAILURES`].
+pub const AUTH_FAILURE_WINDOW: time::Duration = time::Duration::minutes(5);
+
 /// Pairs of ports tried when any port will do.
 const ANY_PORT_ATTEMPTS: u32 = 20;
 
@@ -342,7 +362,11 @@ async fn receive(shared: Arc<Shared>, socket: Arc<UdpSocket>, mut stopped: watch
         let message = match trygg_sip::parse(datagram) {
             Ok(m) => m,
             Err(e) => {
-                warn!(%source, error = %e, "unreadable SIP datagram dropped");
+                if shared.may_warn(source) {
+                    warn!(%source, error = %e, "unreadable SIP datagram dropped");
+                } else {
+                    debug!(%source, error = %e, "unreadable SIP datagram dropped");
+                }
                 continue;
             }
         };
@@ -429,6 +453,12 @@ pub(crate) async fn handle(
 }
 
 impl Shared {
+    /// Whether a warning about `source` may go to the log now.
+    fn may_warn(&self, source: SocketAddr) -> bool {
+        self.warnings
+            .attempt(&source.ip().to_string(), self.clock.now())
+    }
+
     /// A slot to handle one request in, if fewer than [`MAX_HANDLERS`] are.
     pub(crate) fn handler_permit(
         &self,
@@ -559,8 +589,17 @@ impl Shared {
                 return Err(self.answer(request, source, 400, "Bad Authorization"));
             }
         };
+        let now = self.clock.now();
+        let key = format!("{}/{}", source.ip(), auth.username);
+        if self.auth_failures.exhausted(&key, now) {
+            debug!(%source, user = %auth.username, "refused unchecked: too many failed attempts");
+            return Err(self.answer(request, source, 403, "Forbidden"));
+        }
         let forbidden = |why: &str| {
-            warn!(%source, user = %auth.username, reason = why, "SIP device refused");
+            self.auth_failures.attempt(&key, now);
+            if self.may_warn(source) {
+                warn!(%source, user = %auth.username, reason = why, "SIP device refused");
+            }
             self.answer(request, source, 403, "Forbidden")
         };
         let found = match self.store.device_by_sip_user(&auth.username).await {

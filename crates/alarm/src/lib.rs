@@ -30,7 +30,10 @@ pub mod simulator;
 mod stream;
 
 pub use classify::kind_of;
-pub use endpoint::{Config, Receiver, ReceiverError, SUPERVISION_INTERVAL, Supervision};
+pub use endpoint::{
+    AUTH_FAILURE_WINDOW, Config, MAX_AUTH_FAILURES, Receiver, ReceiverError, SUPERVISION_INTERVAL,
+    Supervision,
+};
 pub use stream::{IDLE_TIMEOUT, MAX_CONNECTIONS};
 
 /// At most this many requests are handled at once; datagrams beyond it are

@@ -26,6 +26,15 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key` has used up its attempts at `now`, without recording
+    /// one (to refuse cheaply before doing the work an attempt costs).
+    pub fn exhausted(&self, key: &str, now: OffsetDateTime) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.get(key).is_some_and(|times| {
+            times.iter().filter(|t| now - **t < self.window).count() >= self.max
+        })
+    }
+
     /// Records an attempt for `key` at `now`; false if over the limit (the
     /// refused attempt is not counted).
     pub fn attempt(&self, key: &str, now: OffsetDateTime) -> bool {
@@ -73,6 +82,25 @@ mod tests {
             "the first attempt left the window"
         );
         assert!(!r.attempt("a", t + Duration::seconds(61)));
+    }
+
+    #[test]
+    fn exhausted_looks_without_counting() {
+        let r = RateLimiter::new(2, Duration::minutes(1), 100);
+        let t = datetime!(2026-01-01 00:00 UTC);
+        assert!(!r.exhausted("a", t));
+        assert!(r.attempt("a", t));
+        assert!(!r.exhausted("a", t), "one of two used");
+        assert!(r.attempt("a", t + Duration::seconds(1)));
+        assert!(r.exhausted("a", t + Duration::seconds(2)));
+        assert!(
+            r.exhausted("a", t + Duration::seconds(2)),
+            "looking counts nothing"
+        );
+        assert!(
+            !r.exhausted("a", t + Duration::seconds(61)),
+            "the attempts left the window"
+        );
     }
 
     #[test]

@@ -342,6 +342,29 @@ on_both_backends! {
         // The reports are stored too, as status messages.
         assert_eq!(state("P2").await.0, "received");
     }
+
+    async fn guessing_a_password_is_stopped_for_that_user_from_that_address_only(backend) {
+        let app = TestApp::spawn(backend).await;
+        provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let mut tx = app.store.begin().await.unwrap();
+        let first = app.store.device_by_sip_user("larm-0001").await.unwrap().unwrap().0;
+        let secrets = trygg_alarm::device_secrets("larm-0002", "trygg", "annat-losen-22");
+        tx.add_device(&trygg_store::NewDevice { tenant: first.tenant, unit: first.unit, person: first.person, sip_user: "larm-0002", cid: "4600002", device_type: 5, heartbeat: time::Duration::minutes(60), secrets: &secrets }).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tcp = StreamDevice::connect_tcp(app.server.alarms().unwrap().tcp_addr()).await;
+        let mut cseq = 0;
+        for _ in 0..trygg_alarm::MAX_AUTH_FAILURES {
+            cseq += 2;
+            register_as(&mut tcp, "larm-0001", "gissat-losen-1", cseq, 403).await;
+        }
+        // Now even the right password is refused, without being checked ...
+        register_as(&mut tcp, "larm-0001", "hemligt-losen-1", cseq + 2, 403).await;
+        // ... but only for this user: the neighbour behind the same address registers.
+        register_as(&mut tcp, "larm-0002", "annat-losen-22", cseq + 4, 200).await;
+        // When the failures have left the window, the right password works again.
+        app.clock.advance(trygg_alarm::AUTH_FAILURE_WINDOW + time::Duration::seconds(1));
+        register_as(&mut tcp, "larm-0001", "hemligt-losen-1", cseq + 6, 200).await;
+    }
 }
 
 /// A device's TCP or TLS connection, framed like the receiver frames it.
@@ -472,6 +495,40 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> StreamDevice<S> {
     }
 }
 
+/// REGISTER as `user` with `password` over a stream: 401, then the
+/// answer with Digest, which must get `expect`.
+async fn register_as(
+    tcp: &mut StreamDevice<tokio::net::TcpStream>,
+    user: &str,
+    password: &str,
+    cseq: u32,
+    expect: u16,
+) {
+    tcp.send(&sip_request_as(
+        user,
+        "TCP",
+        "REGISTER",
+        "sip:trygg",
+        cseq,
+        None,
+        "",
+    ))
+    .await;
+    let challenge = tcp.response(401).await;
+    let auth = answer_as(&challenge, user, password, "REGISTER", "sip:trygg");
+    tcp.send(&sip_request_as(
+        user,
+        "TCP",
+        "REGISTER",
+        "sip:trygg",
+        cseq + 1,
+        Some(auth),
+        "",
+    ))
+    .await;
+    tcp.response(expect).await;
+}
+
 /// A request as the TLS device writes it.
 fn sip_request(method: &str, uri: &str, cseq: u32, auth: Option<String>, body: &str) -> Vec<u8> {
     sip_request_over("TLS", method, uri, cseq, auth, body)
@@ -486,12 +543,27 @@ fn sip_request_over(
     auth: Option<String>,
     body: &str,
 ) -> Vec<u8> {
+    sip_request_as("larm-0001", transport, method, uri, cseq, auth, body)
+}
+
+/// A request as device `user` writes it.
+fn sip_request_as(
+    user: &str,
+    transport: &str,
+    method: &str,
+    uri: &str,
+    cseq: u32,
+    auth: Option<String>,
+    body: &str,
+) -> Vec<u8> {
     let mut text = format!(
-        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:5061;branch=z9hG4bKdev{cseq}\r\n\
-         Max-Forwards: 70\r\nFrom: <sip:larm-0001@trygg>;tag=dev1\r\n"
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:5061;branch=z9hG4bKdev{user}{cseq}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:{user}@trygg>;tag=dev1\r\n"
     );
     if method == "REGISTER" {
-        text.push_str("To: <sip:larm-0001@trygg>\r\nContact: <sip:larm-0001@127.0.0.1:5061;transport=tls>\r\n");
+        text.push_str(&format!(
+            "To: <sip:{user}@trygg>\r\nContact: <sip:{user}@127.0.0.1:5061;transport=tls>\r\n"
+        ));
     } else {
         text.push_str("To: <sip:alarm@trygg>\r\nContent-Type: application/scaip+xml\r\n");
     }
@@ -507,11 +579,22 @@ fn sip_request_over(
 
 /// The device's Authorization for the first (MD5) challenge of a 401.
 fn answer(challenge: &trygg_sip::Response, method: &str, uri: &str) -> String {
+    answer_as(challenge, "larm-0001", "hemligt-losen-1", method, uri)
+}
+
+/// Device `user`'s Authorization with `password` for the first challenge.
+fn answer_as(
+    challenge: &trygg_sip::Response,
+    user: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+) -> String {
     let challenges = challenge.headers().www_authenticate().unwrap();
     let first = challenges.first().unwrap();
     assert_eq!(first.algorithm, trygg_sip::Algorithm::Md5);
     let method = trygg_sip::Method::parse(method).unwrap();
     first
-        .answer("larm-0001", "hemligt-losen-1", &method, uri, "c0ffee", 1)
+        .answer(user, password, &method, uri, "c0ffee", 1)
         .to_string()
 }
