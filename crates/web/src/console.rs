@@ -82,6 +82,7 @@ struct QueuePage<'a> {
     t: &'static Texts,
     a: &'static AlarmTexts,
     items: Vec<Item>,
+    technical: Vec<Item>,
 }
 
 /// `GET /alarms`: the open alarms of the units the staff member works in,
@@ -112,7 +113,10 @@ pub async fn queue(
             .open_alarm_persons(tenant, &units)
             .await
             .map_err(WebError::Unavailable)?;
+        // Technical alarms apart, below: a storm of them after an outage
+        // must not bury someone who needs help.
         let mut items = Vec::new();
+        let mut technical = Vec::new();
         for person in persons {
             if !record::may(&state, &cx.session, person, Action::Read(Part::Alarms)).await? {
                 continue;
@@ -120,18 +124,27 @@ pub async fn queue(
             let Some(name) = record::listed_name(&state, &cx.session, person).await? else {
                 continue;
             };
-            let open: Vec<Shown> = alarms::read_alarms(&state, &cx.session, person)
-                .await?
-                .into_iter()
-                .filter(|v| v.state != "closed" && v.kind != "status")
-                .rev()
-                .map(|v| shown(a, v))
-                .collect();
+            let (tech, open): (Vec<AlarmView>, Vec<AlarmView>) =
+                alarms::read_alarms(&state, &cx.session, person)
+                    .await?
+                    .into_iter()
+                    .filter(|v| v.state != "closed" && v.kind != "status")
+                    .rev()
+                    .partition(|v| v.kind == "technical");
+            let show =
+                |views: Vec<AlarmView>| views.into_iter().map(|v| shown(a, v)).collect::<Vec<_>>();
             if !open.is_empty() {
                 items.push(Item {
                     person,
+                    name: name.clone(),
+                    alarms: show(open),
+                });
+            }
+            if !tech.is_empty() {
+                technical.push(Item {
+                    person,
                     name,
-                    alarms: open,
+                    alarms: show(tech),
                 });
             }
         }
@@ -141,6 +154,7 @@ pub async fn queue(
                 t: cx.t(),
                 a,
                 items,
+                technical,
             }
             .render(),
         ))

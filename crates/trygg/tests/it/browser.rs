@@ -1207,7 +1207,7 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     b.assert_accessible("/alarms (an untaken alarm)").await;
 
     let page = format!("/persons/{}/alarms", device.person);
-    b.click(&format!("#queue h2 a[href='{page}']")).await;
+    b.click(&format!("#queue h3 a[href='{page}']")).await;
     b.wait_for_path(&page).await;
     b.assert_accessible("/persons/{id}/alarms (received)").await;
     b.click("form[action$='/take'] button").await;

@@ -33,6 +33,13 @@ on_both_backends! {
         assert!(queue.contains(&format!("/persons/{}/alarms", device.person)), "{queue}");
         assert!(queue.contains("class=\"alarm received\"") && queue.contains("Ej taget"), "{queue}");
         assert!(!queue.contains("Eskalerat"), "{queue}");
+        // A technical alarm of the same person is listed apart, below.
+        let technical = IncomingAlarm { kind: AlarmKind::Technical, status_code: Some(16), ..incoming("T1") };
+        app.store.record_alarm(&device, &technical).await.unwrap();
+        let queue = op.get("/alarms").await.text().await.unwrap();
+        let (alarms_part, technical_part) = queue.split_once("id=\"technical-heading\"").unwrap();
+        assert!(alarms_part.contains(&format!("alarm-{alarm}")) && technical_part.contains("Tekniskt larm"), "{queue}");
+        assert!(!alarms_part.contains("Tekniskt larm"), "{queue}");
         // Not taken within two minutes: escalated, and marked so.
         app.clock.advance(time::Duration::minutes(3));
         let round = app.server.alarms().unwrap().supervise().await.unwrap();
