@@ -55,14 +55,14 @@ fn outcome_str(o: Outcome) -> &'static str {
 /// Rows per statement when many are written at once, largest first: a
 /// group is written with as few statements as these sizes allow (each
 /// statement costs a round trip to the database's worker or server).
-const ROWS_PER_STATEMENT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+pub(crate) const ROWS_PER_STATEMENT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
 /// Most bytes of values in one multi-row statement, by backend. sqlx 0.9.0
 /// no longer sets `TCP_NODELAY`, and a PostgreSQL message over about 16 KiB
 /// then waits some 40 ms for a delayed acknowledgement
 /// (<https://github.com/transact-rs/sqlx/issues/4335>); below it, the
 /// statements stay fast.
-fn statement_bytes(backend: Backend) -> usize {
+pub(crate) fn statement_bytes(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => usize::MAX,
         Backend::Postgres => 10_000,
@@ -70,7 +70,7 @@ fn statement_bytes(backend: Backend) -> usize {
 }
 
 /// `rows` parenthesised groups of `columns` numbered placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let row: Vec<String> = (1..=columns)
@@ -115,7 +115,7 @@ static STATEMENTS: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(||
 /// Splits `items` into runs of the sizes in [`ROWS_PER_STATEMENT`], each
 /// with the index of its size: the largest that fits, and whose values come
 /// to at most `budget` bytes (by `bytes`) unless it is a single row.
-fn runs<T>(
+pub(crate) fn runs<T>(
     mut items: &[T],
     bytes: impl Fn(&T) -> usize,
     budget: usize,

@@ -349,3 +349,32 @@ on_both_backends! {
         assert_eq!(store.alarm_summary(waiting).await.unwrap().state, "on_site");
     }
 }
+
+on_both_backends! {
+    async fn many_devices_heard_at_once_are_due_one_interval_later(backend) {
+        let (_db, store, clock) = store(backend).await;
+        let first = provisioned(&store, "larm-0000", "4600000").await;
+        let secrets = trygg_alarm::device_secrets("x", "trygg", "lösenord-för-test");
+        let mut tx = store.begin().await.unwrap();
+        let mut devices = vec![first.id];
+        for i in 1..=99 {
+            let (user, cid) = (format!("larm-{i:04}"), format!("46{i:05}"));
+            let d = tx
+                .add_device(&NewDevice { tenant: first.tenant, unit: first.unit, person: first.person, sip_user: &user, cid: &cid, device_type: 5, heartbeat: Duration::minutes(60), secrets: &secrets })
+                .await
+                .unwrap();
+            devices.push(d.id);
+        }
+        tx.commit().await.unwrap();
+        // All heard now (more than the largest statement holds), in one round.
+        clock.advance(Duration::minutes(30));
+        let now = clock.now();
+        let heard: Vec<_> = devices.iter().map(|d| (*d, now)).collect();
+        assert!(store.devices_heard(&heard).await.unwrap().is_empty());
+        // An older time never moves a device back.
+        store.devices_heard(&[(devices[7], now - Duration::hours(1))]).await.unwrap();
+        assert!(store.overdue_devices(now + Duration::minutes(59), 1000).await.unwrap().is_empty());
+        let due = store.overdue_devices(now + Duration::minutes(61), 1000).await.unwrap();
+        assert_eq!(due.len(), 100);
+    }
+}
