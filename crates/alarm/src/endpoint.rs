@@ -585,18 +585,20 @@ impl Shared {
             Ok(Some(auth)) => auth,
             Ok(None) => return Err(self.challenge(request, source, false)),
             Err(e) => {
-                warn!(%source, error = %e, "malformed Authorization");
+                if self.may_warn(source) {
+                    warn!(%source, error = %e, "malformed Authorization");
+                }
                 return Err(self.answer(request, source, 400, "Bad Authorization"));
             }
         };
-        let now = self.clock.now();
+        let at = self.clock.now();
         let key = format!("{}/{}", source.ip(), auth.username);
-        if self.auth_failures.exhausted(&key, now) {
+        if self.auth_failures.exhausted(&key, at) {
             debug!(%source, user = %auth.username, "refused unchecked: too many failed attempts");
             return Err(self.answer(request, source, 403, "Forbidden"));
         }
         let forbidden = |why: &str| {
-            self.auth_failures.attempt(&key, now);
+            self.auth_failures.attempt(&key, at);
             if self.may_warn(source) {
                 warn!(%source, user = %auth.username, reason = why, "SIP device refused");
             }
@@ -619,13 +621,13 @@ impl Shared {
             Algorithm::Md5 => &secrets.ha1_md5,
             Algorithm::Sha256 => &secrets.ha1_sha256,
         };
-        let now = self.now_secs();
+        let secs = self.now_secs();
         match self
             .digest
-            .verify(&auth, request.method(), request.uri().as_str(), ha1, now)
+            .verify(&auth, request.method(), request.uri().as_str(), ha1, secs)
         {
             Ok(verified) => {
-                if lock(&self.nonce_counts).check(&verified, now).is_err() {
+                if lock(&self.nonce_counts).check(&verified, secs).is_err() {
                     // A replayed or reordered count: a fresh nonce, and the
                     // device authenticates again.
                     return Err(self.challenge(request, source, true));
@@ -648,9 +650,8 @@ impl Shared {
                 "the request names another user than it authenticated as",
             ));
         }
-        let now = self.clock.now();
-        lock(&self.last_seen).insert(device.id, now);
-        lock(&self.heard).insert(device.id, now);
+        lock(&self.last_seen).insert(device.id, at);
+        lock(&self.heard).insert(device.id, at);
         Ok(device)
     }
 
