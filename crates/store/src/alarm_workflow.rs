@@ -233,6 +233,31 @@ impl Store {
         Ok(untaken)
     }
 
+    /// The persons whose open alarms `staff` was sent to, the longest
+    /// waiting first (ids only; each is read under its own grant).
+    pub async fn persons_with_alarms_dispatched_to(
+        &self,
+        tenant: TenantId,
+        staff: StaffId,
+    ) -> Result<Vec<PersonId>> {
+        let rows = sqlx::query(
+            "SELECT person_id FROM alarms WHERE tenant_id = $1 AND dispatched_to = $2 \
+             AND state IN ('dispatched', 'on_site') ORDER BY dispatched_at, id",
+        )
+        .bind(tenant.to_string())
+        .bind(staff.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut persons: Vec<PersonId> = Vec::new();
+        for row in &rows {
+            let person = id_col(row, "person_id")?;
+            if !persons.contains(&person) {
+                persons.push(person);
+            }
+        }
+        Ok(persons)
+    }
+
     /// A value that changes whenever an alarm of the tenant is received,
     /// repeated or moves a step (for live updates; no personal data).
     pub async fn alarms_fingerprint(&self, tenant: TenantId) -> Result<String> {

@@ -75,6 +75,31 @@ struct Item {
     alarms: Vec<Shown>,
 }
 
+/// Of `persons`, those whose alarms and name the session may read, with
+/// their name and alarms (each read audited). Whether they may is asked
+/// quietly first: for a list, "no" is an expected answer, not an attempt.
+async fn readable(
+    state: &AppState,
+    session: &crate::session::Session,
+    persons: Vec<PersonId>,
+) -> Result<Vec<(PersonId, String, Vec<AlarmView>)>, WebError> {
+    let mut out = Vec::new();
+    for person in persons {
+        if !record::may(state, session, person, Action::Read(Part::Alarms)).await? {
+            continue;
+        }
+        let Some(name) = record::listed_name(state, session, person).await? else {
+            continue;
+        };
+        out.push((
+            person,
+            name,
+            alarms::read_alarms(state, session, person).await?,
+        ));
+    }
+    Ok(out)
+}
+
 #[derive(Template)]
 #[template(path = "alarm_queue.html")]
 struct QueuePage<'a> {
@@ -117,20 +142,12 @@ pub async fn queue(
         // must not bury someone who needs help.
         let mut items = Vec::new();
         let mut technical = Vec::new();
-        for person in persons {
-            if !record::may(&state, &cx.session, person, Action::Read(Part::Alarms)).await? {
-                continue;
-            }
-            let Some(name) = record::listed_name(&state, &cx.session, person).await? else {
-                continue;
-            };
-            let (tech, open): (Vec<AlarmView>, Vec<AlarmView>) =
-                alarms::read_alarms(&state, &cx.session, person)
-                    .await?
-                    .into_iter()
-                    .filter(|v| v.state != "closed" && v.kind != "status")
-                    .rev()
-                    .partition(|v| v.kind == "technical");
+        for (person, name, views) in readable(&state, &cx.session, persons).await? {
+            let (tech, open): (Vec<AlarmView>, Vec<AlarmView>) = views
+                .into_iter()
+                .filter(|v| v.state != "closed" && v.kind != "status")
+                .rev()
+                .partition(|v| v.kind == "technical");
             let show =
                 |views: Vec<AlarmView>| views.into_iter().map(|v| shown(a, v)).collect::<Vec<_>>();
             if !open.is_empty() {
@@ -155,6 +172,65 @@ pub async fn queue(
                 a,
                 items,
                 technical,
+            }
+            .render(),
+        ))
+    }
+    .await;
+    respond(cx.lang, result)
+}
+
+#[derive(Template)]
+#[template(path = "my_alarms.html")]
+struct MinePage<'a> {
+    lang: &'a str,
+    t: &'static Texts,
+    a: &'static AlarmTexts,
+    items: Vec<Item>,
+}
+
+/// `GET /alarms/mine`: the alarms a home-care staff member was sent to, on
+/// their phone; each opens the person's alarm page (on site, close).
+pub async fn mine(
+    State(state): State<AppState>,
+    Authenticated(session): Authenticated,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let cx = ctx(session, &q, &headers);
+    let a = cx.lang.alarms();
+    let result = async {
+        let Account::Staff { tenant, staff } = cx.session.record.account else {
+            return Err(WebError::Forbidden);
+        };
+        let persons = state
+            .store
+            .persons_with_alarms_dispatched_to(tenant, staff)
+            .await
+            .map_err(WebError::Unavailable)?;
+        let mut items = Vec::new();
+        for (person, name, views) in readable(&state, &cx.session, persons).await? {
+            let alarms: Vec<Shown> = views
+                .into_iter()
+                .filter(|v| {
+                    matches!(v.state, "dispatched" | "on_site") && v.dispatched_to == Some(staff)
+                })
+                .map(|v| shown(a, v))
+                .collect();
+            if !alarms.is_empty() {
+                items.push(Item {
+                    person,
+                    name,
+                    alarms,
+                });
+            }
+        }
+        Ok(cx.render(
+            MinePage {
+                lang: cx.code(),
+                t: cx.t(),
+                a,
+                items,
             }
             .render(),
         ))
@@ -350,6 +426,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/alarms", get(queue))
         .route("/alarms/events", get(events))
+        .route("/alarms/mine", get(mine))
         .route("/static/alarms.js", get(script))
         .route("/persons/{id}/alarms", get(person))
         .route("/persons/{id}/alarms/{alarm}/take", post(take))

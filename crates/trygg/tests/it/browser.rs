@@ -1233,4 +1233,8 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         .await;
     assert!(b.text().await.contains("No open alarms."));
     b.assert_accessible("/alarms (en)").await;
+    b.goto(&app.localhost_url("/alarms/mine?lang=sv")).await;
+    b.wait_for_path("/alarms/mine?lang=sv").await;
+    assert!(b.text().await.contains("Du har inga larm att åka på."));
+    b.assert_accessible("/alarms/mine").await;
 }

@@ -97,3 +97,37 @@ on_both_backends! {
         assert_eq!(citizen.get("/alarms/events").await.status(), 403);
     }
 }
+
+on_both_backends! {
+    async fn home_care_staff_see_the_alarms_they_were_sent_to_and_handle_them(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, worker, their_unit) = staffed(&app.store, &device, &app.clock).await;
+        // The worker's unit cares for the person too.
+        let mut tx = app.store.begin().await.unwrap();
+        let since = Period::new(app.clock.now() - time::Duration::days(1), None).unwrap();
+        tx.add_care_relationship(device.tenant, device.person, CareParty::Unit(their_unit), since).await.unwrap();
+        tx.commit().await.unwrap();
+        let alarm = app.store.record_alarm(&device, &incoming("M1")).await.unwrap().alarm;
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let hanna = As::new(&app, Account::Staff { tenant: device.tenant, staff: worker }).await;
+        let none = hanna.get("/alarms/mine").await.text().await.unwrap();
+        assert!(none.contains("Du har inga larm att åka på."), "{none}");
+
+        let page = format!("/persons/{}/alarms", device.person);
+        assert_eq!(op.form(&format!("{page}/{alarm}/take"), &[]).await.status(), 303);
+        let res = op.form(&format!("{page}/{alarm}/dispatch"), &[("staff", &worker.to_string())]).await;
+        assert_eq!(res.status(), 303);
+        let mine = hanna.get("/alarms/mine").await.text().await.unwrap();
+        assert!(mine.contains("Greta Lind") && mine.contains("Personal på väg"), "{mine}");
+        // Only hers: the operator was sent nowhere.
+        assert!(op.get("/alarms/mine").await.text().await.unwrap().contains("Du har inga larm att åka på."));
+        // She is on site, then closes it from her phone.
+        assert_eq!(hanna.form(&format!("{page}/{alarm}/on-site"), &[]).await.status(), 303);
+        assert!(hanna.get("/alarms/mine").await.text().await.unwrap().contains("Personal på plats"));
+        let res = hanna.form(&format!("{page}/{alarm}/close"), &[("note", "Hjälpte upp, oskadd.")]).await;
+        assert_eq!(res.status(), 303);
+        let after = hanna.get("/alarms/mine?lang=en").await.text().await.unwrap();
+        assert!(after.contains("You have no alarms to go to."), "{after}");
+    }
+}

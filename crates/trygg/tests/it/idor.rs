@@ -234,7 +234,11 @@ fn alarm_state_for(template: &str) -> &'static str {
 
 /// Routes about no single object, tested on their own: the staff list
 /// (checked at the end of `idor_matrix`).
-const LIST_ROUTES: &[(&str, &str)] = &[("GET", "/persons"), ("GET", "/alarms")];
+const LIST_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/persons"),
+    ("GET", "/alarms"),
+    ("GET", "/alarms/mine"),
+];
 
 #[test]
 fn every_record_route_has_a_matrix_entry() {
