@@ -150,14 +150,15 @@ fn supervision_note(event: &str, at: OffsetDateTime) -> String {
     format!("<supervision><{event}>{}</{event}></supervision>", ms(at))
 }
 
-/// A technical alarm raised by supervision, not by the device.
-fn technical(reference: &str) -> IncomingAlarm<'_> {
+/// A technical alarm raised by supervision, not by the device; `note`
+/// is what its row holds (sealed before the transaction).
+fn technical<'a>(reference: &'a str, note: &'a str) -> IncomingAlarm<'a> {
     IncomingAlarm {
         reference,
         kind: AlarmKind::Technical,
         status_code: None,
         priority: None,
-        request: "",
+        request: note,
     }
 }
 
@@ -399,6 +400,7 @@ impl Store {
         heard: &[(DeviceId, OffsetDateTime)],
     ) -> Result<Vec<DeviceId>> {
         let now = self.clock.now();
+        let heard_note = supervision_note("heard-again", now);
         // The silent ones among them (few), prepared before the transaction.
         let silent: std::collections::HashSet<String> =
             sqlx::query("SELECT id FROM devices WHERE silent_since IS NOT NULL")
@@ -411,9 +413,7 @@ impl Store {
         for (id, _) in heard {
             if silent.contains(&id.to_string()) {
                 let device = self.device(*id).await?;
-                let sealed = self
-                    .seal_alarm(&device, &supervision_note("heard-again", now))
-                    .await?;
+                let sealed = self.seal_alarm(&device, &heard_note).await?;
                 back.push((device, sealed));
             }
         }
@@ -447,7 +447,7 @@ impl Store {
                 == 1;
             if was_silent {
                 let reference = format!("heard{}", ms(now));
-                tx.insert_alarm(&device, &technical(&reference), sealed)
+                tx.insert_alarm(&device, &technical(&reference, &heard_note), sealed)
                     .await?;
                 ended.push(device.id);
             }
@@ -478,9 +478,8 @@ impl Store {
     /// device already reported gives `None`).
     pub async fn report_silent(&self, device: &Device) -> Result<Option<Recorded>> {
         let now = self.clock.now();
-        let sealed = self
-            .seal_alarm(device, &supervision_note("missed-heartbeat", now))
-            .await?;
+        let note = supervision_note("missed-heartbeat", now);
+        let sealed = self.seal_alarm(device, &note).await?;
         let mut tx = self.begin().await?;
         let marked = sqlx::query(
             "UPDATE devices SET silent_since = $1 WHERE id = $2 AND silent_since IS NULL",
@@ -495,7 +494,7 @@ impl Store {
         }
         let reference = format!("silent{}", ms(now));
         let recorded = tx
-            .insert_alarm(device, &technical(&reference), sealed)
+            .insert_alarm(device, &technical(&reference, &note), sealed)
             .await?;
         tx.commit().await?;
         Ok(Some(recorded))

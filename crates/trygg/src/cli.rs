@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(cmd) => {
             let mut settings = cmd.settings.resolve(&file)?;
             if cmd.demo && settings.sip_listen.is_none() {
-                settings.sip_listen = Some(crate::demo::SIP_LISTEN);
+                settings.sip_listen = Some(crate::demo::sip_listen());
             }
             settings.check()?;
             let store = crate::open_store(&global, clock.clone()).await?;
@@ -132,7 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             if let Some(alarms) = server.alarms() {
                 eprintln!(
-                    "Safety alarms (SCAIP over SIP/UDP) are received at {}",
+                    "Safety alarms (SCAIP over SIP, UDP and TCP) are received at {}",
                     alarms.udp_addr()
                 );
             }

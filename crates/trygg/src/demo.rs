@@ -26,6 +26,23 @@ pub const SIP_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::
     5060,
 ));
 
+/// [`SIP_LISTEN`] when both its UDP and TCP ports are free, otherwise any
+/// free port on loopback (the server prints where it listens): the demo
+/// must start even where another program holds 5060.
+pub fn sip_listen() -> std::net::SocketAddr {
+    let free = std::net::UdpSocket::bind(SIP_LISTEN).is_ok()
+        && std::net::TcpListener::bind(SIP_LISTEN).is_ok();
+    if free {
+        SIP_LISTEN
+    } else {
+        tracing::warn!(
+            port = SIP_LISTEN.port(),
+            "port taken: the demo receives alarms on another port"
+        );
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))
+    }
+}
+
 /// The demo's safety-alarm devices are `larm-NN` with controller id
 /// `46000000NN` and password `demo-larm-NN`, for the persons NN = 01…50
 /// who have a safety alarm (all but every fifth). These credentials are
