@@ -403,6 +403,20 @@ fn tail(path: &Path) -> String {
 }
 
 /// Waits until the child's receiver listens, and how long its start took.
+/// A port for the child's SIP receiver, kept across its restarts: free for
+/// both UDP and TCP, and below Linux's ephemeral range (32768 and up), so
+/// that no outgoing connection of another test can take it meanwhile.
+fn sip_port() -> u16 {
+    loop {
+        let port = 20_000 + u16::try_from(trygg_crypto::random_below(12_000).unwrap()).unwrap();
+        let free = std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+}
+
 /// Starts it again if its SIP port was still taken (the kernel frees it
 /// when the killed process is gone, so this is rare).
 async fn ready(serve: &mut Serve, db: &TestDb, port: u16, log_path: &Path) -> Duration {
@@ -508,7 +522,7 @@ on_both_backends! {
         let clock = clock();
         let store = db.open(&clock).await.unwrap();
         let fleet = fleet(&store, DEVICES).await;
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = sip_port();
         let target = SocketAddr::from(([127, 0, 0, 1], port));
         let log_path: PathBuf = db.dir.path().join("serve.log");
 
