@@ -154,7 +154,7 @@ impl Browser {
             .cmd(
                 "POST",
                 "/timeouts",
-                json!({ "script": 30_000, "pageLoad": 10_000 }),
+                json!({ "script": 30_000, "pageLoad": 30_000 }),
             )
             .await;
         browser
