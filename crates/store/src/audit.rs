@@ -6,6 +6,10 @@
 //! details — and is what the Merkle leaf hashes (see `trygg-audit`). The
 //! columns beside it exist for searching; verification checks that they
 //! agree with the body.
+//!
+//! Entries are appended to `audit_queue` and moved into `audit_entries` by
+//! the sequencer ([`AuditLog::integrate`]), numbered and hashed; readers
+//! read both tables, so an entry is visible from its commit on.
 
 use crate::{Backend, Result, Store, StoreError, ms};
 use base64::Engine as _;
@@ -85,29 +89,18 @@ pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
 /// The multi-row statements, one per size in [`ROWS_PER_STATEMENT`]. Their
 /// text is made once from the constants here, never from input.
 ///
-/// Integration finds each entry by its id, and refuses one already numbered
-/// by `leaf_hash IS NULL` (set together with `seq`): a condition on `seq`
-/// would lead SQLite (3.51) to look the pending entries up through the
-/// unique index on `seq` and compare each with every row of the `VALUES`.
+/// Appends go to `audit_queue`, which has no index but its row number (see
+/// migration 0012), with their leaf hash.
 struct Statements {
     insert: [String; ROWS_PER_STATEMENT.len()],
-    integrate: [String; ROWS_PER_STATEMENT.len()],
 }
 
 static STATEMENTS: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(|| Statements {
     insert: ROWS_PER_STATEMENT.map(|n| {
-        let values = placeholders(n, 14);
+        let values = placeholders(n, 15);
         format!(
-            "INSERT INTO audit_entries (id, tenant_id, at, person_id, actor, action, unit_id, \
-             outcome, ground, method, loa, request_id, details, body) VALUES {values}"
-        )
-    }),
-    integrate: ROWS_PER_STATEMENT.map(|n| {
-        let values = placeholders(n, 3);
-        format!(
-            "UPDATE audit_entries SET seq = v.column2, leaf_hash = v.column3 \
-             FROM (VALUES {values}) AS v \
-             WHERE audit_entries.id = v.column1 AND audit_entries.leaf_hash IS NULL"
+            "INSERT INTO audit_queue (id, tenant_id, at, person_id, actor, action, unit_id, \
+             outcome, ground, method, loa, request_id, details, body, leaf_hash) VALUES {values}"
         )
     }),
 });
@@ -148,6 +141,8 @@ struct NewEntry {
     request_id: Option<String>,
     details: Option<Vec<u8>>,
     body: Vec<u8>,
+    /// The Merkle leaf hash of `body`.
+    leaf: trygg_audit::Hash,
 }
 
 impl NewEntry {
@@ -165,6 +160,7 @@ impl NewEntry {
             details: sealed.as_ref().map(|s| STANDARD.encode(s)),
         };
         let body = entry.body()?;
+        let leaf = trygg_audit::merkle::leaf_hash(&body);
         Ok(Self {
             id: id.to_string(),
             tenant: event.tenant.map(|t| t.to_string()),
@@ -180,13 +176,15 @@ impl NewEntry {
             request_id: event.request_id.clone(),
             details: sealed,
             body,
+            leaf,
         })
     }
 
     async fn insert(&self, conn: &mut AnyConnection) -> Result<()> {
         self.bind(sqlx::query(
-            "INSERT INTO audit_entries (id, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, \
-             method, loa, request_id, details, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "INSERT INTO audit_queue (id, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, \
+             method, loa, request_id, details, body, leaf_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         ))
         .execute(&mut *conn)
         .await?;
@@ -230,11 +228,12 @@ impl NewEntry {
             + text(&self.request_id)
             + self.details.as_ref().map_or(0, Vec::len)
             + self.body.len()
+            + self.leaf.len()
             // Each value's length and format in the message.
-            + 14 * 6
+            + 15 * 6
     }
 
-    /// Binds the entry's 14 columns to the next placeholders of `query`.
+    /// Binds the entry's 15 columns to the next placeholders of `query`.
     fn bind<'q>(
         &'q self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -254,6 +253,7 @@ impl NewEntry {
             .bind(self.request_id.as_deref())
             .bind(self.details.as_deref())
             .bind(self.body.as_slice())
+            .bind(self.leaf.as_slice())
     }
 }
 
@@ -541,13 +541,16 @@ impl Store {
         request_id: &str,
     ) -> Result<Vec<StoredEntry>> {
         use sqlx::Row as _;
-        sqlx::query("SELECT body FROM audit_entries WHERE request_id = $1 ORDER BY id")
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| StoredEntry::parse(&row.try_get::<Vec<u8>, _>("body")?))
-            .collect()
+        sqlx::query(
+            "SELECT body, id FROM audit_entries WHERE request_id = $1 \
+             UNION ALL SELECT body, id FROM audit_queue WHERE request_id = $1 ORDER BY id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| StoredEntry::parse(&row.try_get::<Vec<u8>, _>("body")?))
+        .collect()
     }
 }
 
@@ -570,7 +573,8 @@ impl Store {
         event.action = "read:audit_log".to_owned();
         self.record_event(&event).await?;
         sqlx::query(
-            "SELECT body FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
+            "SELECT body, at, id FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
+             UNION ALL SELECT body, at, id FROM audit_queue WHERE person_id = $1 AND tenant_id = $2 \
              ORDER BY at DESC, id DESC LIMIT 1000",
         )
         .bind(grant.person().to_string())
@@ -589,9 +593,10 @@ pub const AUDIT_ORIGIN: &str = "trygg/audit";
 /// Most entries one integration takes.
 const INTEGRATE_BATCH: i64 = 50_000;
 
-/// The audit log's sequencer: gives pending entries their place in the
-/// Merkle tree (in the order of their ids), records each leaf hash, and signs
-/// a checkpoint of the new tree head — one transaction per step. Keeps the
+/// The audit log's sequencer: gives queued entries their place in the
+/// Merkle tree (in the order they were queued), moves them into the log with
+/// their leaf hashes, and signs a checkpoint of the new tree head, all in
+/// one transaction per round. Keeps the
 /// tree in memory for heads and proofs. One per server process.
 pub struct AuditLog {
     store: Store,
@@ -612,11 +617,9 @@ impl AuditLog {
     /// a gap) and the signing key.
     pub async fn open(store: &Store) -> Result<Self> {
         use sqlx::Row as _;
-        let rows = sqlx::query(
-            "SELECT seq, leaf_hash FROM audit_entries WHERE seq IS NOT NULL ORDER BY seq",
-        )
-        .fetch_all(&store.pool)
-        .await?;
+        let rows = sqlx::query("SELECT seq, leaf_hash FROM audit_entries ORDER BY seq")
+            .fetch_all(&store.pool)
+            .await?;
         // After a disposal the tree starts from its frontier.
         let mut tree = match store.audit_disposals().await?.pop() {
             Some(d) => trygg_audit::Tree::from_frontier(d.size, &d.frontier)
@@ -667,8 +670,10 @@ impl AuditLog {
         // Read and hash before taking the write lock (SQLite has one, which
         // the appends wait for); an entry committed meanwhile waits for the
         // next round, as one committed just after the read would.
+        // Entries queued before migration 0012 have no leaf hash yet.
         let pending = sqlx::query(
-            "SELECT id, body FROM audit_entries WHERE seq IS NULL ORDER BY id LIMIT $1",
+            "SELECT n, leaf_hash, CASE WHEN leaf_hash IS NULL THEN body END AS body \
+             FROM audit_queue ORDER BY n LIMIT $1",
         )
         .bind(INTEGRATE_BATCH)
         .fetch_all(&self.store.pool)
@@ -676,36 +681,69 @@ impl AuditLog {
         if pending.is_empty() {
             return Ok(None);
         }
-        let start = tree.len();
-        let mut numbered = Vec::with_capacity(pending.len());
-        for (i, row) in pending.iter().enumerate() {
-            let id: String = row.try_get("id")?;
-            let body: Vec<u8> = row.try_get("body")?;
-            let seq = i64::try_from(start + i as u64)
-                .map_err(|_| StoreError::Corrupt("audit log too large".into()))?;
-            numbered.push((id, seq, trygg_audit::merkle::leaf_hash(&body)));
+        let mut numbers = Vec::with_capacity(pending.len());
+        let mut leaves = Vec::with_capacity(pending.len());
+        let mut unhashed = Vec::new();
+        for row in &pending {
+            let n: i64 = row.try_get("n")?;
+            let leaf = match row.try_get::<Option<Vec<u8>>, _>("leaf_hash")? {
+                Some(leaf) => trygg_audit::Hash::try_from(leaf.as_slice())
+                    .map_err(|_| StoreError::Corrupt(format!("queued audit leaf hash {n}")))?,
+                None => {
+                    let body: Vec<u8> = row.try_get("body")?;
+                    let leaf = trygg_audit::merkle::leaf_hash(&body);
+                    unhashed.push((n, leaf));
+                    leaf
+                }
+            };
+            numbers.push(n);
+            leaves.push(leaf);
         }
         drop(pending);
         let mut tx = self.store.begin().await?;
-        let budget = statement_bytes(self.store.backend);
-        for (size, run) in runs(&numbered, |(id, _, _)| id.len() + 40, budget) {
-            let sql = STATEMENTS
-                .integrate
-                .get(size)
-                .ok_or_else(|| StoreError::Corrupt("audit statement size".into()))?;
-            let mut query = sqlx::query(sql.as_str());
-            for (id, seq, leaf) in run {
-                query = query.bind(id.as_str()).bind(*seq).bind(leaf.as_slice());
-            }
-            let done = query.execute(&mut *tx.tx).await?.rows_affected();
-            if usize::try_from(done).ok() != Some(run.len()) {
-                // Another sequencer numbered some of them: nothing is changed.
-                return Err(StoreError::Corrupt(
-                    "audit entries were integrated by someone else at the same time".into(),
-                ));
-            }
+        for (n, leaf) in &unhashed {
+            sqlx::query("UPDATE audit_queue SET leaf_hash = $1 WHERE n = $2")
+                .bind(leaf.as_slice())
+                .bind(*n)
+                .execute(&mut *tx.tx)
+                .await?;
         }
-        let leaves: Vec<_> = numbered.iter().map(|(_, _, leaf)| *leaf).collect();
+        // Each run of consecutive row numbers moves with one statement (nearly
+        // always there is one run): row n of a run that starts at row `first`
+        // and place `seq` takes place seq + (n - first).
+        let mut seq = tree.len();
+        for (first, last) in consecutive(numbers.iter().copied()) {
+            let count = u64::try_from(last - first + 1)
+                .map_err(|_| StoreError::Corrupt("audit queue numbers".into()))?;
+            let offset = i64::try_from(seq)
+                .ok()
+                .and_then(|s| s.checked_sub(first))
+                .ok_or_else(|| StoreError::Corrupt("audit log too large".into()))?;
+            let moved = sqlx::query(
+                "INSERT INTO audit_entries (id, seq, tenant_id, at, person_id, actor, action, \
+                 unit_id, outcome, ground, method, loa, request_id, details, body, leaf_hash) \
+                 SELECT id, n + $1, tenant_id, at, person_id, actor, action, unit_id, outcome, \
+                 ground, method, loa, request_id, details, body, leaf_hash \
+                 FROM audit_queue WHERE n >= $2 AND n <= $3 ORDER BY n",
+            )
+            .bind(offset)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+            let removed = sqlx::query("DELETE FROM audit_queue WHERE n >= $1 AND n <= $2")
+                .bind(first)
+                .bind(last)
+                .execute(&mut *tx.tx)
+                .await?
+                .rows_affected();
+            if moved != count || removed != count {
+                // Another sequencer took some of them: nothing is changed.
+                return Err(taken_elsewhere());
+            }
+            seq += count;
+        }
         // The new head, on a copy until the transaction has committed.
         let mut next = tree.clone();
         for leaf in &leaves {
@@ -757,6 +795,23 @@ impl AuditLog {
     ) -> Option<Vec<trygg_audit::Hash>> {
         self.tree.lock().await.consistency_proof(old_size, new_size)
     }
+}
+
+/// Two sequencers integrated the same queued entries at once.
+fn taken_elsewhere() -> StoreError {
+    StoreError::Corrupt("audit entries were integrated by someone else at the same time".into())
+}
+
+/// The runs of consecutive numbers in an ascending sequence, as (first, last).
+fn consecutive(numbers: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for n in numbers {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(n) => *last = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    runs
 }
 
 /// What `verify_audit` found (defined with the verifier in `trygg-audit`).
@@ -831,7 +886,7 @@ impl Store {
         }
         let mut rows = sqlx::query(
             "SELECT id, seq, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, method, loa, \
-             request_id, body, leaf_hash FROM audit_entries WHERE seq IS NOT NULL ORDER BY seq",
+             request_id, body, leaf_hash FROM audit_entries ORDER BY seq",
         )
         .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
@@ -889,5 +944,16 @@ mod tests {
             .map(|(_, run)| run.len())
             .collect();
         assert_eq!(sizes, [8, 8, 4, 1, 8, 8, 2, 1]);
+    }
+
+    #[test]
+    fn queued_rows_are_removed_in_runs_of_consecutive_numbers() {
+        assert_eq!(consecutive([]), []);
+        assert_eq!(consecutive([7]), [(7, 7)]);
+        assert_eq!(consecutive([1, 2, 3, 5, 6, 9]), [(1, 3), (5, 6), (9, 9)]);
+        assert_eq!(
+            consecutive([i64::MAX - 1, i64::MAX]),
+            [(i64::MAX - 1, i64::MAX)]
+        );
     }
 }

@@ -271,13 +271,18 @@ async fn connect(database: &Database, max_connections: u32) -> Result<(AnyPool, 
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         // Durable, concurrent readers, referential integrity,
-                        // and deleted bytes overwritten (crypto-shredding).
+                        // and deleted bytes overwritten (crypto-shredding). A
+                        // page cache of 16 MiB instead of 2: the sequencer adds
+                        // thousands of entries at once to the audit log's
+                        // indexes by person and by actor, at pages all over
+                        // them (docs/benchmarks.md, "durable appends").
                         conn.execute(
                             "PRAGMA journal_mode = WAL; \
                              PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; \
                              PRAGMA busy_timeout = 10000; \
-                             PRAGMA secure_delete = ON;",
+                             PRAGMA secure_delete = ON; \
+                             PRAGMA cache_size = -16384;",
                         )
                         .await?;
                         Ok(())

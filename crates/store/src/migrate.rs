@@ -80,6 +80,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_alarm_escalation.sql"),
         postgres: include_str!("../migrations/postgres/0011_alarm_escalation.sql"),
     },
+    Migration {
+        version: 12,
+        name: "audit_queue",
+        sqlite: include_str!("../migrations/sqlite/0012_audit_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0012_audit_queue.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -136,7 +136,7 @@ impl Store {
         let size_col = i64::try_from(size).unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT seq, body FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
-             AND seq IS NOT NULL AND seq < $3 ORDER BY seq DESC LIMIT $4",
+             AND seq < $3 ORDER BY seq DESC LIMIT $4",
         )
         .bind(grant.person().to_string())
         .bind(tenant.to_string())
@@ -160,8 +160,8 @@ impl Store {
             });
         }
         let pending: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
-             AND (seq IS NULL OR seq >= $3)",
+            "SELECT (SELECT COUNT(*) FROM audit_entries WHERE person_id = $1 AND tenant_id = $2 \
+             AND seq >= $3) + (SELECT COUNT(*) FROM audit_queue WHERE person_id = $1 AND tenant_id = $2) AS n",
         )
         .bind(grant.person().to_string())
         .bind(tenant.to_string())

@@ -342,19 +342,24 @@ pub fn sample(entries: Vec<ReviewedEntry>, n: usize) -> Result<Vec<ReviewedEntry
         .collect())
 }
 
-/// The audit entries of a unit: about its documentation, or made by one of
-/// its staff. `$1` tenant, `$2` unit, `$3`/`$4` period, `$5` person or
-/// NULL, `$6` actor or NULL.
+/// The audit entries of a unit, integrated (`audit_entries`) or still
+/// queued (`audit_queue`): about its documentation, or made by one of its
+/// staff. `$1` tenant, `$2` unit, `$3`/`$4` period, `$5` person or NULL,
+/// `$6` actor or NULL. `$logged` and `$queued` are the columns taken from
+/// each table, `$and` a further condition, `$tail` what follows the union.
 macro_rules! unit_entries {
-    ($select:literal, $tail:literal) => {
+    ($logged:literal, $queued:literal, $and:literal, $tail:literal) => {
         concat!(
-            $select,
-            " FROM audit_entries a WHERE a.tenant_id = $1 AND a.at >= $3 AND a.at < $4 \
-             AND (a.unit_id = $2 OR a.actor IN \
-             (SELECT 'staff:' || r.staff_id FROM role_assignments r WHERE r.unit_id = $2)) \
-             AND ($5 IS NULL OR a.person_id = $5) AND ($6 IS NULL OR a.actor = $6) ",
-            $tail
+            "SELECT ", $logged, " FROM audit_entries a WHERE ", unit_entries!(@where), $and,
+            " UNION ALL SELECT ", $queued, " FROM audit_queue a WHERE ", unit_entries!(@where), $and,
+            " ", $tail
         )
+    };
+    (@where) => {
+        "a.tenant_id = $1 AND a.at >= $3 AND a.at < $4 \
+         AND (a.unit_id = $2 OR a.actor IN \
+         (SELECT 'staff:' || r.staff_id FROM role_assignments r WHERE r.unit_id = $2)) \
+         AND ($5 IS NULL OR a.person_id = $5) AND ($6 IS NULL OR a.actor = $6) "
     };
 }
 
@@ -370,8 +375,10 @@ impl Store {
         drop(conn);
         let limit = i64::try_from(SEARCH_LIMIT + 1).unwrap_or(i64::MAX);
         let rows = sqlx::query(unit_entries!(
-            "SELECT a.body, a.seq",
-            "ORDER BY a.at DESC, a.id DESC LIMIT $7"
+            "a.body, a.seq, a.at, a.id",
+            "a.body, NULL AS seq, a.at, a.id",
+            "",
+            "ORDER BY at DESC, id DESC LIMIT $7"
         ))
         .bind(tenant.to_string())
         .bind(grant.unit().to_string())
@@ -467,7 +474,7 @@ impl Store {
         let id = self.audit_id();
         let mut tx = self.begin().await?;
         for entry in review.entries {
-            sqlx::query(unit_entries!("SELECT 1", "AND a.id = $7"))
+            sqlx::query(unit_entries!("1", "1", "AND a.id = $7", ""))
                 .bind(tenant.to_string())
                 .bind(grant.unit().to_string())
                 .bind(ms(review.from))

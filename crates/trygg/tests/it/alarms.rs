@@ -300,7 +300,10 @@ on_both_backends! {
         let count = |action: &'static str, outcome: &'static str| {
             let raw = raw.clone();
             async move {
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_entries WHERE action = $1 AND outcome = $2")
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT (SELECT COUNT(*) FROM audit_entries WHERE action = $1 AND outcome = $2) \
+                     + (SELECT COUNT(*) FROM audit_queue WHERE action = $1 AND outcome = $2)",
+                )
                     .bind(action)
                     .bind(outcome)
                     .fetch_one(&raw)

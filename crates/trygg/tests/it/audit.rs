@@ -87,6 +87,51 @@ async fn sql(pool: &sqlx::AnyPool, q: &'static str) {
 }
 
 on_both_backends! {
+    async fn queued_entries_are_read_at_once_and_integrated_in_the_order_they_came(backend) {
+        use sqlx::Row as _;
+        let (db, store, clock) = store(backend).await;
+        let t = tenant(&store, "212000-9994").await.id;
+        let mut tx = store.begin().await.unwrap();
+        let p = tx.add_person(t, &person("Elsa", "Ek", pnr(date!(1931 - 03 - 03), 981)), false).await.unwrap();
+        tx.commit().await.unwrap();
+        let log = trygg_store::AuditLog::open(&store).await.unwrap();
+        for n in 0..12 {
+            store.record_event(&event(&clock, t, p, n)).await.unwrap();
+        }
+        // Queued, not yet in the tree, and already found by request.
+        assert_eq!(log.size().await, 0);
+        assert_eq!(store.unsafe_audit_entries_of_request("req-5").await.unwrap().len(), 1);
+        // Entries queued before the queue kept leaf hashes (migration 0012)
+        // are hashed by the sequencer.
+        let raw = db.raw().await;
+        sqlx::query("UPDATE audit_queue SET leaf_hash = NULL WHERE request_id IN ('req-3', 'req-4')").execute(&raw).await.unwrap();
+        assert_eq!(log.integrate().await.unwrap().map(|_| ()), Some(()));
+        assert_eq!(log.size().await, 12);
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_queue").fetch_one(&raw).await.unwrap();
+        assert_eq!(queued, 0, "integrated entries leave the queue");
+        let order: Vec<String> = sqlx::query("SELECT request_id FROM audit_entries ORDER BY seq")
+            .fetch_all(&raw).await.unwrap().iter().map(|r| r.try_get("request_id").unwrap()).collect();
+        assert_eq!(order, (0..12).map(|n| format!("req-{n}")).collect::<Vec<_>>(), "in the order they were queued");
+        let kept = log.latest_checkpoint().await.unwrap().unwrap();
+        assert_eq!(store.verify_audit(&kept, &log.verifying_key()).await.unwrap(), trygg_store::AuditFinding::Intact { covered: 12, after: 0 });
+        assert_eq!(log.integrate().await.unwrap(), None, "nothing left to integrate");
+
+        // A second sequencer over the same database (another process) that
+        // took the same queued entries changes nothing and says so.
+        store.record_event(&event(&clock, t, p, 12)).await.unwrap();
+        let other = trygg_store::AuditLog::open(&store).await.unwrap();
+        other.integrate().await.unwrap().unwrap();
+        sqlx::query("INSERT INTO audit_queue (id, tenant_id, at, actor, action, outcome, ground, body, leaf_hash) \
+                     SELECT id, tenant_id, at, actor, action, outcome, ground, body, leaf_hash FROM audit_entries WHERE seq = 12")
+            .execute(&raw).await.unwrap();
+        sqlx::query("UPDATE audit_queue SET id = 'twin'").execute(&raw).await.unwrap();
+        assert!(log.integrate().await.is_err(), "the place is taken");
+        assert_eq!(log.size().await, 12, "the tree is unchanged");
+        raw.close().await;
+    }
+}
+
+on_both_backends! {
     async fn every_kind_of_tampering_is_found_and_erasure_keeps_the_log_verifiable(backend) {
         use sqlx::Row as _;
         let (db, store, clock) = store(backend).await;
@@ -317,7 +362,7 @@ on_both_backends! {
         }
         let raw = db.raw().await;
         let mut stored = BTreeMap::<usize, usize>::new();
-        for row in sqlx::query("SELECT request_id FROM audit_entries").fetch_all(&raw).await.unwrap() {
+        for row in sqlx::query("SELECT request_id FROM audit_entries UNION ALL SELECT request_id FROM audit_queue").fetch_all(&raw).await.unwrap() {
             let Some(rid) = row.try_get::<Option<String>, _>("request_id").unwrap() else { continue };
             let Some(n) = rid.strip_prefix("req-") else { continue };
             *stored.entry(n.parse().unwrap()).or_default() += 1;
