@@ -448,8 +448,14 @@ impl Store {
     /// Crypto-shredding: destroys the person's data key, so that their sealed
     /// fields (and their relatives' details) can never be opened again, and
     /// removes their blind-index entries. The row stays, marked erased, so
-    /// references (care relationships, later the audit log) remain valid.
-    pub async fn erase_person(&self, tenant: TenantId, person: PersonId) -> Result<()> {
+    /// references (care relationships, the audit log) remain valid. The
+    /// erasure is logged, by `operator`, in the same transaction.
+    pub async fn erase_person(
+        &self,
+        tenant: TenantId,
+        person: PersonId,
+        operator: &str,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "SELECT data_key_id, erased_at FROM persons WHERE id = $1 AND tenant_id = $2",
@@ -480,6 +486,8 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        tx.record_operator(operator, tenant, Some(person), "erase_person")
+            .await?;
         tx.commit().await?;
         self.checkpoint().await?;
         tracing::info!(%person, "person erased (data key destroyed)");

@@ -26,6 +26,10 @@ macro_rules! say {
     }};
 }
 
+/// Who the audit log names for reads of personal data from these commands
+/// (`operator:cli`): whoever holds the key file.
+pub(crate) const OPERATOR: &str = "cli";
+
 /// Admin commands.
 #[derive(Debug, Subcommand)]
 pub enum AdminCmd {
@@ -602,6 +606,8 @@ async fn run_with_store(
                     },
                 )
                 .await?;
+                tx.record_operator(OPERATOR, tenant.id, None, &format!("assign_role:{role}"))
+                    .await?;
             }
             tx.commit().await?;
             say!("{id}");
@@ -646,12 +652,20 @@ async fn run_with_store(
             let id = tx
                 .add_person(tenant.id, &details, protected_identity)
                 .await?;
+            tx.record_operator(OPERATOR, tenant.id, Some(id), "create:person")
+                .await?;
             tx.commit().await?;
             say!("{id}");
         }
         AdminCmd::Person(PersonCmd::List { tenant }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
-            for p in store.unsafe_persons(tenant.id).await? {
+            let persons = store.unsafe_persons(tenant.id).await?;
+            for p in &persons {
+                store
+                    .record_operator_read(OPERATOR, tenant.id, p.id, "find")
+                    .await?;
+            }
+            for p in persons {
                 say!(
                     "{}  {}  {} {}{}",
                     p.id,
@@ -670,6 +684,11 @@ async fn run_with_store(
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
             let p = store.unsafe_person(tenant.id, id).await?;
+            for action in ["read:overview", "read:contact"] {
+                store
+                    .record_operator_read(OPERATOR, tenant.id, id, action)
+                    .await?;
+            }
             say!("id:            {}", p.id);
             say!(
                 "personnummer:  {}",
@@ -696,11 +715,17 @@ async fn run_with_store(
         AdminCmd::Relative(RelativeCmd::List { tenant, person }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
+            store
+                .record_operator_read(OPERATOR, tenant.id, id, "read:contact")
+                .await?;
             print_relatives(store, &tenant, id, "").await?;
         }
         AdminCmd::Care(CareCmd::List { tenant, person }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
+            store
+                .record_operator_read(OPERATOR, tenant.id, id, "read:overview")
+                .await?;
             print_care(store, &tenant, id, "").await?;
         }
         AdminCmd::Relative(RelativeCmd::Add {
@@ -727,6 +752,8 @@ async fn run_with_store(
             };
             let mut tx = store.begin().await?;
             let id = tx.add_relative(tenant.id, person, &details).await?;
+            tx.record_operator(OPERATOR, tenant.id, Some(person), "manage_relatives")
+                .await?;
             tx.commit().await?;
             say!("{id}");
         }
@@ -758,6 +785,8 @@ async fn run_with_store(
             let id = tx
                 .add_care_relationship(tenant.id, person, party, period)
                 .await?;
+            tx.record_operator(OPERATOR, tenant.id, Some(person), "manage_care")
+                .await?;
             tx.commit().await?;
             say!("{id}");
         }
@@ -783,6 +812,8 @@ async fn run_with_store(
                 },
             )
             .await?;
+            tx.record_operator(OPERATOR, tenant.id, None, &format!("assign_role:{role}"))
+                .await?;
             tx.commit().await?;
             say!("{staff} is {role} in {}", unit.name);
         }
@@ -920,7 +951,7 @@ async fn run_with_store(
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            store.erase_person(tenant.id, id).await?;
+            store.erase_person(tenant.id, id, OPERATOR).await?;
             say!("Person {id} erased: the data key is destroyed.");
         }
         AdminCmd::BootstrapAdmin { name } => {

@@ -383,6 +383,13 @@ pub async fn import_csv(
                             },
                         )
                         .await?;
+                        tx.record_operator(
+                            crate::admin::OPERATOR,
+                            tenant.id,
+                            None,
+                            &format!("assign_role:{role}"),
+                        )
+                        .await?;
                     }
                     Ok::<_, trygg_store::StoreError>(())
                 }
@@ -395,6 +402,13 @@ pub async fn import_csv(
             } => {
                 async {
                     let id = tx.add_person(tenant.id, details, *protected).await?;
+                    tx.record_operator(
+                        crate::admin::OPERATOR,
+                        tenant.id,
+                        Some(id),
+                        "create:person",
+                    )
+                    .await?;
                     if let Some(unit) = unit {
                         let period = Period::new(now, None)
                             .map_err(|e| trygg_store::StoreError::Corrupt(e.to_string()))?;

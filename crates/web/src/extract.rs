@@ -48,6 +48,7 @@ pub struct ExtractTexts {
     what: &'static str,
     emergency: &'static str,
     unknown_unit: &'static str,
+    operator: &'static str,
     proof_title: &'static str,
     proof_intro: &'static str,
     proof_link: &'static str,
@@ -63,6 +64,7 @@ static SV: ExtractTexts = ExtractTexts {
     what: "Vad",
     emergency: "Nödåtkomst",
     unknown_unit: "okänd enhet",
+    operator: "systemförvaltningen (drift)",
     proof_title: "Bevis för loggen",
     proof_intro: "Loggen är skyddad mot ändringar. Du kan ladda ner ett bevis för att raderna ovan finns i loggen, som du eller någon du litar på kan kontrollera utan kommunens hjälp.",
     proof_link: "Ladda ner bevis (JSON-fil)",
@@ -78,13 +80,14 @@ static EN: ExtractTexts = ExtractTexts {
     what: "What",
     emergency: "Emergency access",
     unknown_unit: "unknown unit",
+    operator: "system administration (operations)",
     proof_title: "Proof of the log",
     proof_intro: "The log is protected against changes. You can download a proof that the lines above are in the log, which you or someone you trust can check without the municipality's help.",
     proof_link: "Download the proof (JSON file)",
 };
 
 /// What each audited action means, in words (the log keeps codes).
-static ACTIONS_SV: [(&str, &str); 20] = [
+static ACTIONS_SV: [(&str, &str); 22] = [
     ("read:overview", "läste grunduppgifter"),
     ("read:contact", "läste kontaktuppgifter"),
     ("read:care_plan", "läste genomförandeplanen"),
@@ -105,8 +108,10 @@ static ACTIONS_SV: [(&str, &str); 20] = [
     ("read:log_proof", "hämtade ett loggbevis"),
     ("assign_role", "gav en roll"),
     ("end_role", "tog bort en roll"),
+    ("create:person", "registrerade dig"),
+    ("manage_relatives", "ändrade uppgifter om anhöriga"),
 ];
-static ACTIONS_EN: [(&str, &str); 20] = [
+static ACTIONS_EN: [(&str, &str); 22] = [
     ("read:overview", "read basic details"),
     ("read:contact", "read contact details"),
     ("read:care_plan", "read the care plan"),
@@ -127,6 +132,8 @@ static ACTIONS_EN: [(&str, &str); 20] = [
     ("read:log_proof", "fetched a log proof"),
     ("assign_role", "gave a role"),
     ("end_role", "ended a role"),
+    ("create:person", "registered you"),
+    ("manage_relatives", "changed details of relatives"),
 ];
 
 /// The words for an audited action in `lang` (`assign_role:nurse` reads as
@@ -197,7 +204,9 @@ async fn lines(state: &AppState, session: &Session, lang: Lang) -> Result<Vec<Li
                 let l = trygg_domain::swedish_time(ev.at);
                 format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
             },
-            unit: if unit.is_empty() {
+            unit: if ev.actor.0.starts_with("operator:") {
+                e.operator.to_owned()
+            } else if unit.is_empty() {
                 e.unknown_unit.to_owned()
             } else {
                 unit.join(", ")

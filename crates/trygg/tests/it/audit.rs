@@ -156,7 +156,7 @@ on_both_backends! {
         assert!(store.verify_audit(&kept, &other.verifying_key()).await.is_err());
 
         // Erasing the person destroys their key; every hash still verifies.
-        store.erase_person(t, p).await.unwrap();
+        store.erase_person(t, p, "test").await.unwrap();
         assert!(matches!(store.verify_audit(&kept, &key).await.unwrap(), trygg_store::AuditFinding::Intact { .. }));
 
         let raw = db.raw().await;

@@ -761,7 +761,7 @@ async fn passkey_logs_in_only_its_own_account_and_only_with_user_verification() 
         })
         .await;
     b.add_credential(&verified, &credentials[0]).await;
-    app.store.erase_person(t.id, a.id).await.unwrap();
+    app.store.erase_person(t.id, a.id, "test").await.unwrap();
     b.goto(&app.localhost_url("/login")).await;
     let answer = scripted_passkey_login(&b, "required", None).await;
     assert_eq!(answer["status"], 403, "{answer}");

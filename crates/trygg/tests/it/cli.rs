@@ -57,6 +57,46 @@ on_both_backends! {
         assert_eq!(rels, "Elva Tolvansson (dotter)\n");
         let care = ok(&db, &["admin", "care", "list", "--tenant", tenant, "--person", "19121212-1212"]).await;
         assert_eq!(care.lines().count(), 2, "{care}");
+        {
+            // Everything the operator did with the person's data from the
+            // command line is in the audit log, named `operator:cli`.
+            use sqlx::Row as _;
+            let raw = db.raw().await;
+            let rows = sqlx::query(
+                "SELECT action, person_id, actor, ground, at, id FROM audit_entries \
+                 UNION ALL SELECT action, person_id, actor, ground, at, id FROM audit_queue ORDER BY at, id",
+            )
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+            raw.close().await;
+            let logged: Vec<(String, Option<String>)> = rows
+                .iter()
+                .inspect(|r| {
+                    assert_eq!(r.try_get::<String, _>("actor").unwrap(), "operator:cli");
+                    assert_eq!(r.try_get::<String, _>("ground").unwrap(), "key_file");
+                })
+                .map(|r| (r.try_get("action").unwrap(), r.try_get("person_id").unwrap()))
+                .collect();
+            let p = Some(person.trim().to_owned());
+            let expected: Vec<(String, Option<String>)> = [
+                ("assign_role:home_care_staff", None),
+                ("assign_role:nurse", None),
+                ("create:person", p.clone()),
+                ("manage_relatives", p.clone()),
+                ("manage_care", p.clone()),
+                ("manage_care", p.clone()),
+                ("find", p.clone()),
+                ("read:overview", p.clone()),
+                ("read:contact", p.clone()),
+                ("read:contact", p.clone()),
+                ("read:overview", p.clone()),
+            ]
+            .into_iter()
+            .map(|(a, p)| (a.to_owned(), p))
+            .collect();
+            assert_eq!(logged, expected);
+        }
 
         // A safety alarm for the person: the password is shown once, and
         // the registry keeps only its Digest hashes.

@@ -199,12 +199,12 @@ on_both_backends! {
         let sealed_name: Vec<u8> = sqlx::query("SELECT given_name FROM persons WHERE id = $1")
             .bind(id.to_string()).fetch_one(&raw).await.unwrap().get(0);
 
-        store.erase_person(t.id, id).await.unwrap();
+        store.erase_person(t.id, id, "test").await.unwrap();
 
         assert!(matches!(store.unsafe_person(t.id, id).await, Err(StoreError::Erased("person"))));
         assert!(matches!(store.unsafe_relatives(t.id, id).await, Err(StoreError::Erased("person"))));
         assert!(matches!(store.unsafe_find_person(t.id, &number).await, Err(StoreError::NotFound(_))));
-        assert!(matches!(store.erase_person(t.id, id).await, Err(StoreError::Erased(_))));
+        assert!(matches!(store.erase_person(t.id, id, "test").await, Err(StoreError::Erased(_))));
         assert_eq!(store.unsafe_persons(t.id).await.unwrap().len(), 1);
         assert_eq!(store.unsafe_person(t.id, keep).await.unwrap().details.given_name.as_str(), "Stannar");
         // The sealed data is still stored, but its key is gone: from the tables,
