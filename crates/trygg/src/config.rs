@@ -61,7 +61,7 @@ macro_rules! from_str_setting {
         }
     )*};
 }
-from_str_setting!(SocketAddr, u32, u64, String);
+from_str_setting!(SocketAddr, u32, u64, String, trygg_web::alarms::MapUrl);
 
 impl SettingValue for PathBuf {
     fn parse_setting(s: &str) -> Result<Self, String> {
@@ -387,6 +387,8 @@ settings! {
             "Seconds past its due heartbeat before a silent device raises a technical alarm (at most 86400).";
         alarm_escalate_after_secs: u64 = "120", env "TRYGG_ALARM_ESCALATE_AFTER_SECS",
             "Seconds an alarm may wait untaken before it is escalated: marked, and first in every console of its unit (at most 3600).";
+        alarm_map_url: Option<trygg_web::alarms::MapUrl> = "", env "TRYGG_ALARM_MAP_URL",
+            "Map service the console links alarm positions (GPS alarms) to: a URL with {lat} and {lon}, e.g. https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}. Unset: the console shows the coordinates and a geo: link, which opens the map app of the operator's device; nothing is sent anywhere.";
         alarm_max_in_flight: u32 = "256", env "TRYGG_ALARM_MAX_IN_FLIGHT",
             "Alarms being committed at once; more are answered busy (snu=6) and the devices retry.";
         mqtt_url: Option<trygg_sensors::BrokerUrl> = "", env "TRYGG_MQTT_URL",

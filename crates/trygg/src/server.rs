@@ -127,6 +127,7 @@ impl Server {
                 auth: std::sync::Arc::new(auth),
                 policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
                 admin_policy: std::sync::Arc::new(trygg_policy::AdminAuthorizer::new()?),
+                alarm_map: settings.alarm_map_url.clone(),
             },
             RouterOptions {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),

@@ -31,6 +31,9 @@ pub struct AlarmView {
     pub priority: Option<u8>,
     /// What the device sent (canonical SCAIP `<mrq>`, or a supervision note).
     pub message: String,
+    /// What the device reported in it, in words and numbers (absent for a
+    /// supervision note).
+    pub reported: Option<Reported>,
     /// When it was received (RFC 3339, UTC).
     pub received_at: String,
     /// Repeats the device sent.
@@ -51,6 +54,100 @@ pub struct AlarmView {
     pub checked_out_at: Option<String>,
 }
 
+/// What a device reported with an alarm: its texts and its position.
+#[derive(Debug, Serialize)]
+pub struct Reported {
+    /// `stt`: the status text.
+    pub status_text: Option<String>,
+    /// `dte`: the device's text (which sensor, which room).
+    pub device_text: Option<String>,
+    /// `lte`: the location in words.
+    pub location_text: Option<String>,
+    /// `ite`: further information.
+    pub info_text: Option<String>,
+    /// `lge`: where the device was (a GPS alarm).
+    pub position: Option<Position>,
+}
+
+/// A WGS-84 position a device reported.
+#[derive(Debug, Serialize)]
+pub struct Position {
+    /// Decimal degrees, north positive.
+    pub latitude: f64,
+    /// Decimal degrees, east positive.
+    pub longitude: f64,
+    /// When the device fixed it (RFC 3339, UTC), if it said.
+    pub fixed_at: Option<String>,
+}
+
+impl Position {
+    /// `lat,lon` with six decimals (about 0.1 m), as SCAIP sends it.
+    pub fn coordinates(&self) -> String {
+        format!("{:.6},{:.6}", self.latitude, self.longitude)
+    }
+}
+
+/// A map service that shows alarm positions: an `https://` (or `http://`)
+/// URL with `{lat}` and `{lon}` in it, e.g.
+/// `https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}`
+/// or the municipality's own map. Pages link to it; nothing is sent to it
+/// unless an operator follows the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapUrl(String);
+
+impl std::str::FromStr for MapUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if !(s.starts_with("https://") || s.starts_with("http://")) {
+            return Err("must start with https:// or http://".into());
+        }
+        if !(s.contains("{lat}") && s.contains("{lon}")) {
+            return Err("must contain {lat} and {lon}".into());
+        }
+        if s.len() > 512
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "\"'<>`".contains(c))
+        {
+            return Err(
+                "must be at most 512 characters, without spaces, quotes or angle brackets".into(),
+            );
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl MapUrl {
+    /// The link to `p` on the map.
+    pub fn link(&self, p: &Position) -> String {
+        self.0
+            .replace("{lat}", &format!("{:.6}", p.latitude))
+            .replace("{lon}", &format!("{:.6}", p.longitude))
+    }
+}
+
+impl From<trygg_scaip::Request> for Reported {
+    fn from(r: trygg_scaip::Request) -> Self {
+        let text = |t: Option<trygg_scaip::ShortText>| t.map(|t| t.as_str().to_owned());
+        Self {
+            status_text: text(r.status_text),
+            device_text: text(r.device_text),
+            location_text: text(r.location_text),
+            info_text: r.info_text.map(|t| t.as_str().to_owned()),
+            position: r.geo_location.and_then(|g| {
+                let p = g.position?;
+                Some(Position {
+                    latitude: p.latitude(),
+                    longitude: p.longitude(),
+                    fixed_at: g
+                        .time
+                        .map(|t| record::when(t.at().to_offset(time::UtcOffset::UTC))),
+                })
+            }),
+        }
+    }
+}
+
 impl From<AlarmRecord> for AlarmView {
     fn from(a: AlarmRecord) -> Self {
         Self {
@@ -60,6 +157,9 @@ impl From<AlarmRecord> for AlarmView {
             reference: a.reference,
             status_code: a.status_code,
             priority: a.priority,
+            reported: trygg_scaip::parse_request(a.request.as_bytes())
+                .ok()
+                .map(Reported::from),
             message: a.request.to_string(),
             received_at: record::when(a.received_at),
             repeats: a.repeats,

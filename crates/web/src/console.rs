@@ -35,12 +35,26 @@ struct Shown {
     state_name: &'static str,
     received: String,
     message: String,
+    /// What the device said, in words (status, device, location, info).
+    said: Vec<(&'static str, String)>,
+    /// Where a GPS alarm was: `lat,lon`, when it was fixed, a `geo:` URI
+    /// (opens the map app of a phone or a desktop) and the configured
+    /// map service's link.
+    position: Option<Place>,
     repeats: i64,
     note: String,
     escalated: bool,
     checked_out: String,
     /// A status message: asks no one to act, so it is history at once.
     is_status: bool,
+}
+
+/// A reported position as a page shows it.
+struct Place {
+    coordinates: String,
+    fixed: String,
+    geo_uri: String,
+    map_link: Option<String>,
 }
 
 fn local(rfc3339: &str) -> String {
@@ -52,7 +66,27 @@ fn local(rfc3339: &str) -> String {
         .unwrap_or_default()
 }
 
-fn shown(a: &'static AlarmTexts, v: AlarmView) -> Shown {
+fn shown(a: &'static AlarmTexts, map: Option<&alarms::MapUrl>, v: AlarmView) -> Shown {
+    let mut said = Vec::new();
+    let mut position = None;
+    if let Some(r) = v.reported {
+        for (label, text) in [
+            (a.status_text, r.status_text),
+            (a.device_text, r.device_text),
+            (a.location_text, r.location_text),
+            (a.info_text, r.info_text),
+        ] {
+            if let Some(text) = text {
+                said.push((label, text));
+            }
+        }
+        position = r.position.map(|p| Place {
+            coordinates: p.coordinates(),
+            fixed: p.fixed_at.as_deref().map(local).unwrap_or_default(),
+            geo_uri: format!("geo:{}", p.coordinates()),
+            map_link: map.map(|m| m.link(&p)),
+        });
+    }
     Shown {
         id: v.id,
         kind: a.kind_name(&v.kind),
@@ -60,6 +94,8 @@ fn shown(a: &'static AlarmTexts, v: AlarmView) -> Shown {
         state_name: a.state_name(v.state),
         received: local(&v.received_at),
         message: v.message,
+        said,
+        position,
         repeats: v.repeats,
         note: v.note.unwrap_or_default(),
         escalated: v.escalated_at.is_some(),
@@ -148,8 +184,12 @@ pub async fn queue(
                 .filter(|v| v.state != "closed" && v.kind != "status")
                 .rev()
                 .partition(|v| v.kind == "technical");
-            let show =
-                |views: Vec<AlarmView>| views.into_iter().map(|v| shown(a, v)).collect::<Vec<_>>();
+            let show = |views: Vec<AlarmView>| {
+                views
+                    .into_iter()
+                    .map(|v| shown(a, state.alarm_map.as_ref(), v))
+                    .collect::<Vec<_>>()
+            };
             if !open.is_empty() {
                 items.push(Item {
                     person,
@@ -215,7 +255,7 @@ pub async fn mine(
                 .filter(|v| {
                     matches!(v.state, "dispatched" | "on_site") && v.dispatched_to == Some(staff)
                 })
-                .map(|v| shown(a, v))
+                .map(|v| shown(a, state.alarm_map.as_ref(), v))
                 .collect();
             if !alarms.is_empty() {
                 items.push(Item {
@@ -307,7 +347,7 @@ pub async fn person(
         let views = alarms::read_alarms(&state, &cx.session, person).await?;
         let (closed, open): (Vec<_>, Vec<_>) = views
             .into_iter()
-            .map(|v| shown(a, v))
+            .map(|v| shown(a, state.alarm_map.as_ref(), v))
             .partition(|s| s.state == "closed" || s.is_status);
         let mut staff: Vec<_> = authors(&state, &cx.session).await?.into_iter().collect();
         staff.sort_by(|x, y| x.1.cmp(&y.1));

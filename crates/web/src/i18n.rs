@@ -651,7 +651,6 @@ pub struct AlarmTexts {
     pub received: &'static str,
     pub state: &'static str,
     pub kind: &'static str,
-    pub message: &'static str,
     pub repeats: &'static str,
     pub take: &'static str,
     pub dispatch: &'static str,
@@ -671,6 +670,15 @@ pub struct AlarmTexts {
     pub state_closed: &'static str,
     pub escalated: &'static str,
     pub checked_out: &'static str,
+    pub status_text: &'static str,
+    pub device_text: &'static str,
+    pub location_text: &'static str,
+    pub info_text: &'static str,
+    pub position: &'static str,
+    pub position_fixed: &'static str,
+    pub open_map_app: &'static str,
+    pub open_map: &'static str,
+    pub raw_message: &'static str,
 }
 
 pub static ALARMS_SV: AlarmTexts = AlarmTexts {
@@ -690,7 +698,6 @@ pub static ALARMS_SV: AlarmTexts = AlarmTexts {
     received: "Mottaget",
     state: "Läge",
     kind: "Typ",
-    message: "Meddelande från larmet",
     repeats: "upprepningar",
     take: "Ta larmet",
     dispatch: "Skicka personal",
@@ -710,6 +717,15 @@ pub static ALARMS_SV: AlarmTexts = AlarmTexts {
     state_closed: "Avslutat",
     escalated: "Eskalerat: väntar för länge",
     checked_out: "Utcheckad",
+    status_text: "Larmet säger",
+    device_text: "Enhet",
+    location_text: "Plats",
+    info_text: "Mer information",
+    position: "Position (GPS)",
+    position_fixed: "bestämd",
+    open_map_app: "Öppna i kartappen",
+    open_map: "Visa på karta",
+    raw_message: "Hela meddelandet",
 };
 
 pub static ALARMS_EN: AlarmTexts = AlarmTexts {
@@ -729,7 +745,6 @@ pub static ALARMS_EN: AlarmTexts = AlarmTexts {
     received: "Received",
     state: "State",
     kind: "Kind",
-    message: "Message from the device",
     repeats: "repeats",
     take: "Take the alarm",
     dispatch: "Send staff",
@@ -749,6 +764,15 @@ pub static ALARMS_EN: AlarmTexts = AlarmTexts {
     state_closed: "Closed",
     escalated: "Escalated: waiting too long",
     checked_out: "Checked out",
+    status_text: "The alarm says",
+    device_text: "Device",
+    location_text: "Place",
+    info_text: "More information",
+    position: "Position (GPS)",
+    position_fixed: "fixed",
+    open_map_app: "Open in the map app",
+    open_map: "Show on a map",
+    raw_message: "The whole message",
 };
 
 impl Lang {

@@ -56,6 +56,8 @@ pub struct AppState {
     pub admin_policy: std::sync::Arc<trygg_policy::AdminAuthorizer>,
     /// The audit log's tree and checkpoints.
     pub audit: std::sync::Arc<trygg_store::AuditLog>,
+    /// The map service alarm positions link to, if one is configured.
+    pub alarm_map: Option<alarms::MapUrl>,
 }
 
 /// Authentication settings and services.

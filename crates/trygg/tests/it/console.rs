@@ -73,6 +73,41 @@ on_both_backends! {
         assert!(queue.contains("No open alarms."), "{queue}");
     }
 
+    async fn a_gps_alarm_shows_what_the_device_said_and_where(backend) {
+        // With a map service configured, the position links to it; the
+        // coordinates and a geo: link are always there.
+        let args = trygg::config::ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            alarm_map_url: Some("https://karta.example.se/?lat={lat}&lon={lon}".into()),
+            ..Default::default()
+        };
+        let app = TestApp::spawn_configured(backend, clock(), args, Vec::new()).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, _, _) = staffed(&app.store, &device, &app.clock).await;
+        let gps = IncomingAlarm {
+            request: "<mrq><ref>G1</ref><cid>4600001</cid><dty>0005</dty><stc>0009</stc>\
+                      <stt>Fall</stt><dte>Falllarm arm</dte><lte>Ute, Storgatan</lte>\
+                      <lge><geo>59.329323,18.068581</geo><tim>2026-05-04T03:12:09+02:00</tim></lge></mrq>",
+            ..incoming("G1")
+        };
+        app.store.record_alarm(&device, &gps).await.unwrap();
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let page = op.get(&format!("/persons/{}/alarms", device.person)).await.text().await.unwrap();
+        for shown in ["Larmet säger</dt><dd>Fall", "Enhet</dt><dd>Falllarm arm", "Plats</dt><dd>Ute, Storgatan",
+                      "59.329323,18.068581", "bestämd 2026-05-04 03:12", "href=\"geo:59.329323,18.068581\"",
+                      "href=\"https://karta.example.se/?lat=59.329323&#38;lon=18.068581\""] {
+            assert!(page.contains(shown), "{shown}: {page}");
+        }
+        let queue = op.get("/alarms").await.text().await.unwrap();
+        assert!(queue.contains("Ute, Storgatan") && queue.contains("Position (GPS)"), "{queue}");
+        // The JSON API says the same in numbers.
+        let api: serde_json::Value = op.get(&format!("/api/persons/{}/alarms", device.person)).await.json().await.unwrap();
+        let reported = &api[0]["reported"];
+        assert_eq!(reported["location_text"], "Ute, Storgatan");
+        assert_eq!(reported["position"]["latitude"], 59.329323);
+        assert_eq!(reported["position"]["fixed_at"], "2026-05-04T01:12:09Z");
+    }
+
     async fn live_updates_say_that_something_changed_and_nothing_else(backend) {
         let app = TestApp::spawn(backend).await;
         let device = provisioned(&app.store, "larm-0001", "4600001").await;
