@@ -5,6 +5,7 @@ use crate::{MAX_HANDLERS, MAX_REGISTRATION, NONCE_LIFETIME, kind_of};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -14,9 +15,9 @@ use trygg_domain::{Clock, DeviceId};
 use trygg_scaip::{Response as Mrs, StatusCode, StatusNumber};
 use trygg_sip::{
     Algorithm, Arrival, Contact, DigestError, DigestServer, MAX_MESSAGE, Message, Method,
-    NonceCounts, Request, Response, ServerTransactions, SipUri,
+    NonceCountError, NonceCounts, Request, Response, ServerTransactions, SipUri,
 };
-use trygg_store::{Device, IncomingAlarm, Store};
+use trygg_store::{Device, DeviceSecrets, IncomingAlarm, Store};
 
 /// The receiver's settings.
 #[derive(Clone)]
@@ -101,6 +102,8 @@ pub(crate) struct Shared {
     started: tokio::time::Instant,
     transactions: Mutex<ServerTransactions>,
     nonce_counts: Mutex<NonceCounts>,
+    /// Devices as last read from the registry, by SIP user name.
+    devices: tokio::sync::Mutex<DeviceMemory>,
     bindings: Mutex<HashMap<String, Binding>>,
     last_seen: Mutex<HashMap<DeviceId, OffsetDateTime>>,
     /// Heard since the last supervision round, not yet written.
@@ -115,6 +118,25 @@ pub(crate) struct Shared {
     commits: Arc<Semaphore>,
     handlers: Arc<Semaphore>,
 }
+
+/// The devices a receiver authenticated, with their Digest secrets, so that
+/// a heartbeat needs no database query. Forgotten at once when the
+/// registry's version changes (looked at at most once a second), so that a
+/// disabled device or new credentials take effect within a second; and
+/// entries older than [`DEVICE_MEMORY_TTL`] are read again. Unknown user
+/// names are not remembered.
+struct DeviceMemory {
+    version: Option<i64>,
+    checked: Option<Duration>,
+    devices: HashMap<String, (Duration, Arc<(Device, DeviceSecrets)>)>,
+}
+
+/// How often the registry's version is looked at.
+const DEVICE_VERSION_CHECK: Duration = Duration::from_secs(1);
+/// How long a remembered device is used before it is read again.
+const DEVICE_MEMORY_TTL: Duration = Duration::from_secs(600);
+/// The most devices remembered (about 0.5 KiB each).
+const MAX_REMEMBERED_DEVICES: usize = 1_000_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -204,6 +226,11 @@ impl Receiver {
                 trygg_sip::MAX_NONCE_COUNTS,
                 NONCE_LIFETIME,
             )),
+            devices: tokio::sync::Mutex::new(DeviceMemory {
+                version: None,
+                checked: None,
+                devices: HashMap::new(),
+            }),
             bindings: Mutex::new(HashMap::new()),
             last_seen: Mutex::new(HashMap::new()),
             heard: Mutex::new(HashMap::new()),
@@ -604,16 +631,17 @@ impl Shared {
             }
             self.answer(request, source, 403, "Forbidden")
         };
-        let found = match self.store.device_by_sip_user(&auth.username).await {
+        let found = match self.device(&auth.username).await {
             Ok(found) => found,
             Err(e) => {
                 error!(error = %e, "device registry unavailable");
                 return Err(self.answer(request, source, 500, "Server Internal Error"));
             }
         };
-        let Some((device, secrets)) = found else {
+        let Some(found) = found else {
             return Err(forbidden("unknown device"));
         };
+        let (device, secrets) = &*found;
         if device.disabled {
             return Err(forbidden("device disabled"));
         }
@@ -626,13 +654,17 @@ impl Shared {
             .digest
             .verify(&auth, request.method(), request.uri().as_str(), ha1, secs)
         {
-            Ok(verified) => {
-                if lock(&self.nonce_counts).check(&verified, secs).is_err() {
-                    // A replayed or reordered count: a fresh nonce, and the
-                    // device authenticates again.
-                    return Err(self.challenge(request, source, true));
+            Ok(verified) => match lock(&self.nonce_counts).check(&verified, secs) {
+                Ok(()) => {}
+                // A replayed or reordered count: a fresh nonce, and the
+                // device authenticates again.
+                Err(NonceCountError::Replay) => return Err(self.challenge(request, source, true)),
+                // More nonces in use than the table holds: another nonce
+                // would not fit either, so the device is asked to come back.
+                Err(NonceCountError::Full) => {
+                    return Err(self.answer(request, source, 503, "Service Unavailable"));
                 }
-            }
+            },
             Err(DigestError::Stale) => return Err(self.challenge(request, source, true)),
             // A nonce from before a restart (the key is new): challenge again.
             Err(DigestError::BadNonce) => return Err(self.challenge(request, source, false)),
@@ -652,7 +684,48 @@ impl Shared {
         }
         lock(&self.last_seen).insert(device.id, at);
         lock(&self.heard).insert(device.id, at);
-        Ok(device)
+        Ok(device.clone())
+    }
+
+    /// The registry's device with SIP user name `user`, from memory when
+    /// the registry has not changed since (see [`DeviceMemory`]).
+    async fn device(
+        &self,
+        user: &str,
+    ) -> Result<Option<Arc<(Device, DeviceSecrets)>>, trygg_store::StoreError> {
+        let now = self.started.elapsed();
+        let mut memory = self.devices.lock().await;
+        if memory
+            .checked
+            .is_none_or(|at| now.saturating_sub(at) >= DEVICE_VERSION_CHECK)
+        {
+            let version = self.store.device_registry_version().await?;
+            if memory.version != Some(version) {
+                memory.devices.clear();
+                memory.version = Some(version);
+            }
+            memory.checked = Some(now);
+        }
+        if let Some((read, found)) = memory.devices.get(user)
+            && now.saturating_sub(*read) < DEVICE_MEMORY_TTL
+        {
+            return Ok(Some(found.clone()));
+        }
+        drop(memory);
+        let Some(found) = self.store.device_by_sip_user(user).await? else {
+            return Ok(None);
+        };
+        let found = Arc::new(found);
+        let mut memory = self.devices.lock().await;
+        if memory.devices.len() >= MAX_REMEMBERED_DEVICES {
+            memory
+                .devices
+                .retain(|_, (read, _)| now.saturating_sub(*read) < DEVICE_MEMORY_TTL);
+        }
+        if memory.devices.len() < MAX_REMEMBERED_DEVICES {
+            memory.devices.insert(user.to_owned(), (now, found.clone()));
+        }
+        Ok(Some(found))
     }
 
     async fn register(&self, request: &Request, source: SocketAddr) -> Outcome {

@@ -59,7 +59,15 @@ pub(crate) struct Outbound {
     local: SocketAddr,
     realm: String,
     waiting: Mutex<HashMap<String, oneshot::Sender<u16>>>,
+    /// The address the route to each destination leaves from, when the
+    /// socket listens on every address: found once with a probe socket,
+    /// not for every `<mrs>`.
+    routes: Mutex<HashMap<IpAddr, IpAddr>>,
 }
+
+/// Destinations whose route is remembered; beyond it the memory starts over
+/// (devices behind a few NAT gateways need few).
+const MAX_ROUTES: usize = 10_000;
 
 impl Outbound {
     pub(crate) fn new(socket: Arc<UdpSocket>, local: SocketAddr, realm: String) -> Self {
@@ -68,6 +76,7 @@ impl Outbound {
             local,
             realm,
             waiting: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -120,17 +129,26 @@ impl Outbound {
         if !ip.is_unspecified() {
             return ip;
         }
+        let lock = || self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(from) = lock().get(&to.ip()) {
+            return *from;
+        }
         let any: SocketAddr = if to.is_ipv4() {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        match UdpSocket::bind(any).await {
-            Ok(probe) if probe.connect(to).await.is_ok() => {
-                probe.local_addr().map_or(ip, |a| a.ip())
-            }
-            _ => ip,
+        let from = match UdpSocket::bind(any).await {
+            Ok(probe) if probe.connect(to).await.is_ok() => probe.local_addr().ok().map(|a| a.ip()),
+            _ => None,
+        };
+        let Some(from) = from else { return ip };
+        let mut routes = lock();
+        if routes.len() >= MAX_ROUTES {
+            routes.clear();
         }
+        routes.insert(to.ip(), from);
+        from
     }
 
     /// Sends a device its `<mrs>` in a MESSAGE over `link` and, over UDP,

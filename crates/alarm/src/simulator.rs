@@ -721,6 +721,36 @@ impl Simulator {
     }
 }
 
+impl Simulator {
+    /// Registers like a device after an outage: a busy or silent receiver
+    /// (503, a timeout) is asked again after a jittered, doubling wait, as
+    /// often as `persistence` allows; wrong credentials end it at once.
+    pub async fn register_until_accepted(
+        &self,
+        device: &SimDevice,
+        persistence: &Persistence,
+    ) -> Result<Registration, SimError> {
+        let mut backoff = persistence.first_backoff;
+        let mut attempts = 0u32;
+        loop {
+            attempts = attempts.saturating_add(1);
+            match self.register(device).await {
+                Err(e) if e.is_transient() => {
+                    if attempts >= persistence.max_attempts.max(1) {
+                        return Err(SimError::GaveUp {
+                            attempts,
+                            last: Box::new(e),
+                        });
+                    }
+                }
+                done => return done,
+            }
+            tokio::time::sleep(jitter(backoff)).await;
+            backoff = backoff.saturating_mul(2).min(persistence.max_backoff);
+        }
+    }
+}
+
 /// A wait of between half and all of `d`, at random.
 fn jitter(d: Duration) -> Duration {
     let permille = 500 + trygg_crypto::random_below(501).unwrap_or(500);

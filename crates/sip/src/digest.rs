@@ -486,14 +486,28 @@ pub enum NonceCountError {
 /// The highest nonce count seen per nonce, so a captured request cannot be
 /// replayed while its nonce lives (RFC 7616 §3.3). At most `capacity`
 /// nonces are tracked; an entry is dropped once its nonce has expired, after
-/// which the nonce itself is refused as stale.
+/// which the nonce itself is refused as stale. A nonce is kept as the first
+/// 128 bits of its SHA-256, about 60 bytes an entry with the map's own, so
+/// that every device of a large fleet can have one in use.
 #[derive(Debug)]
 pub struct NonceCounts {
-    highest: HashMap<String, u32>,
+    highest: HashMap<NonceKey, u32>,
     /// Nonces by the time they were first seen, oldest first.
-    order: VecDeque<(u64, String)>,
+    order: VecDeque<(u64, NonceKey)>,
     capacity: usize,
     nonce_lifetime: u64,
+}
+
+/// A nonce as [`NonceCounts`] keeps it.
+type NonceKey = [u8; 16];
+
+fn nonce_key(nonce: &str) -> NonceKey {
+    let mut key = [0; 16];
+    let hash = digest::digest(&digest::SHA256, nonce.as_bytes());
+    for (k, h) in key.iter_mut().zip(hash.as_ref()) {
+        *k = *h;
+    }
+    key
 }
 
 impl NonceCounts {
@@ -517,7 +531,8 @@ impl NonceCounts {
             self.highest.remove(nonce);
             self.order.pop_front();
         }
-        if let Some(highest) = self.highest.get_mut(&verified.nonce) {
+        let key = nonce_key(&verified.nonce);
+        if let Some(highest) = self.highest.get_mut(&key) {
             if verified.nc <= *highest {
                 return Err(NonceCountError::Replay);
             }
@@ -527,8 +542,8 @@ impl NonceCounts {
         if self.highest.len() >= self.capacity {
             return Err(NonceCountError::Full);
         }
-        self.highest.insert(verified.nonce.clone(), verified.nc);
-        self.order.push_back((now, verified.nonce.clone()));
+        self.highest.insert(key, verified.nc);
+        self.order.push_back((now, key));
         Ok(())
     }
 

@@ -98,15 +98,20 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 /// push of at most [`MAX_MESSAGE`] bytes.
 pub const MAX_BUFFERED: usize = 2 * MAX_MESSAGE;
 
-/// The most server transactions kept. At the 64·T1 (32 s) a transaction
-/// lives, 100,000 allows about 3,000 requests a second, far above any
-/// receiver's load; beyond it requests are answered 503.
-pub const MAX_TRANSACTIONS: usize = 100_000;
+/// The most server transactions kept. A transaction answered over UDP is
+/// kept 64·T1 (32 s) for retransmissions, so 400,000 allow 12,500 requests
+/// a second: 300,000 devices with heartbeats every 60 s send 5,000, and
+/// twice that while they all register again after an outage. Beyond it
+/// requests are answered 503 and devices try again later.
+pub const MAX_TRANSACTIONS: usize = 400_000;
 
 /// The most bytes of keys and stored responses the server transactions
-/// hold: 64 MiB. The receiver's responses take about 0.5 KiB, so the count
+/// hold: 256 MiB. The receiver's responses take about 0.5 KiB, so the count
 /// limit comes first in practice; this bounds the worst case.
-pub const MAX_STORED_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_STORED_BYTES: usize = 256 * 1024 * 1024;
 
-/// The most nonces whose counts [`NonceCounts`] tracks.
-pub const MAX_NONCE_COUNTS: usize = 100_000;
+/// The most nonces whose counts [`NonceCounts`] tracks: a nonce lives
+/// five minutes and each device has one in use, so 1,000,000 covers
+/// 300,000 devices that all registered again within those minutes, in
+/// about 60 MiB.
+pub const MAX_NONCE_COUNTS: usize = 1_000_000;

@@ -132,6 +132,9 @@ pub struct Recorded {
 /// Writing when devices were heard, one statement per size in
 /// `audit::ROWS_PER_STATEMENT`; the text is made once from constants, never
 /// from input. A device's time only moves forward.
+/// Devices whose last heartbeat one transaction writes.
+const HEARD_PER_TRANSACTION: usize = 1_024;
+
 static HEARD: std::sync::LazyLock<[String; crate::audit::ROWS_PER_STATEMENT.len()]> =
     std::sync::LazyLock::new(|| {
         crate::audit::ROWS_PER_STATEMENT.map(|n| {
@@ -263,6 +266,39 @@ impl Tx<'_> {
             disabled: false,
         })
     }
+
+    /// Disables the tenant's device with SIP user name `sip_user` (a lost or
+    /// stolen one: the receivers refuse it within a second), or enables it
+    /// again. Returns the device as it now is.
+    pub async fn set_device_disabled(
+        &mut self,
+        tenant: TenantId,
+        sip_user: &str,
+        disabled: bool,
+    ) -> Result<Device> {
+        let at = disabled.then(|| ms(self.now()));
+        let done = sqlx::query(
+            "UPDATE devices SET disabled_at = $1 WHERE tenant_id = $2 AND sip_user = $3",
+        )
+        .bind(at)
+        .bind(tenant.to_string())
+        .bind(sip_user)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound("device"));
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM devices WHERE tenant_id = $1 AND sip_user = $2"
+        ))
+        .bind(tenant.to_string())
+        .bind(sip_user)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        device_from_row(&row)
+    }
 }
 
 /// An alarm's id and its request sealed under the person's key, made
@@ -358,6 +394,17 @@ impl Store {
         Ok(Some((device, secrets)))
     }
 
+    /// The device registry's version: it changes whenever a device is
+    /// changed in a way a receiver's memory of it must follow (migration
+    /// 0013), whoever changed it.
+    pub async fn device_registry_version(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM device_registry WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// A tenant's devices, by SIP user name.
     pub async fn devices(&self, tenant: TenantId) -> Result<Vec<Device>> {
         sqlx::query(concat!(
@@ -417,25 +464,34 @@ impl Store {
                 back.push((device, sealed));
             }
         }
-        let mut tx = self.begin().await?;
         // Many devices per statement: at 5,000 heartbeats a second, a round
-        // writes tens of thousands of devices.
+        // writes tens of thousands of devices. A transaction of its own per
+        // HEARD_PER_TRANSACTION of them, so that an alarm's commit waits for
+        // SQLite's one writer a few milliseconds, not for the whole round.
         let rows: Vec<(String, i64)> = heard
             .iter()
             .map(|(d, at)| (d.to_string(), ms(*at)))
             .collect();
         let budget = crate::audit::statement_bytes(self.backend);
-        for (size, run) in crate::audit::runs(&rows, |(id, _)| id.len() + 20, budget) {
-            let sql = HEARD
-                .get(size)
-                .ok_or_else(|| StoreError::Corrupt("devices heard statement size".into()))?;
-            let mut query = sqlx::query(sql.as_str());
-            for (id, at) in run {
-                query = query.bind(id.as_str()).bind(*at);
+        for chunk in rows.chunks(HEARD_PER_TRANSACTION) {
+            let mut tx = self.begin().await?;
+            for (size, run) in crate::audit::runs(chunk, |(id, _)| id.len() + 20, budget) {
+                let sql = HEARD
+                    .get(size)
+                    .ok_or_else(|| StoreError::Corrupt("devices heard statement size".into()))?;
+                let mut query = sqlx::query(sql.as_str());
+                for (id, at) in run {
+                    query = query.bind(id.as_str()).bind(*at);
+                }
+                query.execute(&mut *tx.tx).await?;
             }
-            query.execute(&mut *tx.tx).await?;
+            tx.commit().await?;
         }
         let mut ended = Vec::new();
+        if back.is_empty() {
+            return Ok(ended);
+        }
+        let mut tx = self.begin().await?;
         for (device, sealed) in back {
             let was_silent = sqlx::query(
                 "UPDATE devices SET silent_since = NULL WHERE id = $1 AND silent_since IS NOT NULL",

@@ -86,6 +86,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_audit_queue.sql"),
         postgres: include_str!("../migrations/postgres/0012_audit_queue.sql"),
     },
+    Migration {
+        version: 13,
+        name: "device_registry_version",
+        sqlite: include_str!("../migrations/sqlite/0013_device_registry_version.sql"),
+        postgres: include_str!("../migrations/postgres/0013_device_registry_version.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

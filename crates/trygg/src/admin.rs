@@ -367,6 +367,23 @@ pub enum DeviceCmd {
     /// heartbeat_minutes, password]. Prints `sip_user;password;cid` for each
     /// generated password, once.
     Import(ImportArgs),
+    /// Disable a device (lost, stolen, returned): running receivers refuse
+    /// it within a second.
+    Disable {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The device's SIP user name.
+        #[arg(long)]
+        sip_user: String,
+    },
+    /// Enable a disabled device again.
+    Enable {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The device's SIP user name.
+        #[arg(long)]
+        sip_user: String,
+    },
 }
 
 /// `admin import …`
@@ -890,6 +907,12 @@ async fn run_with_store(
                 );
             }
         }
+        AdminCmd::Device(DeviceCmd::Disable { tenant, sip_user }) => {
+            set_device_disabled(store, &tenant, &sip_user, true).await?;
+        }
+        AdminCmd::Device(DeviceCmd::Enable { tenant, sip_user }) => {
+            set_device_disabled(store, &tenant, &sip_user, false).await?;
+        }
         AdminCmd::Device(DeviceCmd::Import(args)) => {
             let tenant = store.find_tenant(&args.tenant.tenant).await?;
             let (report, provisioned) =
@@ -1008,6 +1031,37 @@ async fn run_with_store(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `admin device disable | enable`, logged for the device's person.
+async fn set_device_disabled(
+    store: &Store,
+    tenant: &TenantArg,
+    sip_user: &str,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    let tenant = store.find_tenant(&tenant.tenant).await?;
+    let mut tx = store.begin().await?;
+    let device = tx
+        .set_device_disabled(tenant.id, sip_user, disabled)
+        .await?;
+    let action = if disabled {
+        "disable_device"
+    } else {
+        "enable_device"
+    };
+    tx.record_operator(OPERATOR, tenant.id, Some(device.person), action)
+        .await?;
+    tx.commit().await?;
+    if disabled {
+        say!(
+            "{} is disabled: receivers refuse it within a second.",
+            device.sip_user
+        );
+    } else {
+        say!("{} is enabled.", device.sip_user);
+    }
+    Ok(())
 }
 
 async fn print_relatives(

@@ -87,7 +87,9 @@ fn demo_devices(realm: &str) -> Vec<SimDevice> {
         .collect()
 }
 
-/// Reads `user;password;cid` lines.
+/// Reads `user;password;cid` lines (with or without the header
+/// `sip_user;password;cid` that `trygg admin device import` prints, so that
+/// the output of several imports can be joined).
 fn read_credentials(path: &Path, realm: &str) -> anyhow::Result<Vec<SimDevice>> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
@@ -101,6 +103,9 @@ fn read_credentials(path: &Path, realm: &str) -> anyhow::Result<Vec<SimDevice>> 
         let record =
             record.with_context(|| format!("{} is not user;password;cid", path.display()))?;
         let line = record.position().map_or(0, |p| p.line());
+        if record.iter().eq(["sip_user", "password", "cid"]) {
+            continue;
+        }
         match (record.get(0), record.get(1), record.get(2), record.len()) {
             (Some(user), Some(password), Some(cid), 3)
                 if !user.is_empty() && !password.is_empty() =>
@@ -222,7 +227,9 @@ async fn alarms(args: AlarmsArgs, realm: &str) -> anyhow::Result<ExitCode> {
         for device in chunk {
             let (sim, device) = (sim.clone(), device.clone());
             set.spawn(async move {
-                let result = sim.register(&device).await;
+                let result = sim
+                    .register_until_accepted(&device, &Persistence::default())
+                    .await;
                 (device, result)
             });
         }
@@ -401,7 +408,15 @@ mod tests {
             (devices[1].user.as_str(), devices[1].cid.as_str()),
             ("larm-2", "0042")
         );
+        // The output of several `trygg admin device import`s, joined.
+        std::fs::write(
+            &path,
+            "sip_user;password;cid\nlarm-1;hemligt;4600001\nsip_user;password;cid\nlarm-2;x;0042\n",
+        )
+        .unwrap();
+        assert_eq!(read_credentials(&path, "trygg").unwrap().len(), 2);
         for bad in [
+            "sip_user;password;cid\n",
             "larm-1;hemligt\n",
             "larm-1;hemligt;46a\n",
             "a;b;1;2\n",

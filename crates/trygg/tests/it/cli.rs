@@ -29,7 +29,7 @@ async fn fails(db: &TestDb, args: &[&str]) -> String {
 on_both_backends! {
     async fn admin_commands_build_an_organisation(backend) {
         let db = TestDb::new(backend).await;
-        assert!(ok(&db, &["admin", "migrate"]).await.contains("Applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]"));
+        assert!(ok(&db, &["admin", "migrate"]).await.contains("Applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]"));
         assert!(ok(&db, &["admin", "migrate"]).await.contains("up to date"));
         let tenant = ok(&db, &["admin", "tenant", "add", "--name", "Exempelby kommun", "--org-number", "212000-9994"]).await;
         let tenant = tenant.trim();
@@ -107,6 +107,13 @@ on_both_backends! {
         let list = ok(&db, &["admin", "device", "list", "--tenant", tenant]).await;
         assert!(list.contains("4600001") && list.contains("dty 0005") && list.contains("heartbeat 60 min"), "{list}");
         assert!(!list.contains(&password));
+        let said = ok(&db, &["admin", "device", "disable", "--tenant", tenant, "--sip-user", "4600001"]).await;
+        assert!(said.contains("4600001 is disabled"), "{said}");
+        assert!(ok(&db, &["admin", "device", "list", "--tenant", tenant]).await.contains("  disabled"));
+        ok(&db, &["admin", "device", "enable", "--tenant", tenant, "--sip-user", "4600001"]).await;
+        assert!(!ok(&db, &["admin", "device", "list", "--tenant", tenant]).await.contains("disabled"));
+        let err = fails(&db, &["admin", "device", "disable", "--tenant", tenant, "--sip-user", "larm-9999"]).await;
+        assert!(err.contains("not found") || err.contains("no such"), "{err}");
         {
             let store = db.open(&clock()).await.unwrap();
             let (_, secrets) = store.device_by_sip_user("4600001").await.unwrap().unwrap();

@@ -96,6 +96,39 @@ impl TableLock {
 }
 
 on_both_backends! {
+    async fn a_disabled_device_is_refused_within_a_second_and_an_enabled_one_accepted(backend) {
+        // The receiver remembers the devices it authenticated; disabling one
+        // (here as `trygg admin device disable` does, another process could)
+        // still takes effect within a second, and so does enabling it.
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let sim = Simulator::bind(app.server.alarms().unwrap().udp_addr(), SimConfig::default()).await.unwrap();
+        let d = device_one();
+        sim.register(&d).await.unwrap();
+        let beat = || async { sim.send(&d, &d.heartbeat(sim.fresh_ref().unwrap()).unwrap()).await };
+        assert_eq!(beat().await.unwrap().snu, StatusNumber::Ok);
+        let set = |disabled: bool| {
+            let store = app.store.clone();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                let d = tx.set_device_disabled(device.tenant, "larm-0001", disabled).await.unwrap();
+                tx.commit().await.unwrap();
+                assert_eq!(d.disabled, disabled);
+            }
+        };
+        set(true).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(matches!(beat().await, Err(SimError::Forbidden)), "a disabled device is refused");
+        let mut tx = app.store.begin().await.unwrap();
+        assert!(tx.set_device_disabled(device.tenant, "larm-9999", true).await.is_err(), "no such device");
+        drop(tx);
+        set(false).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // The refusal cost the device its nonce; it authenticates again.
+        sim.forget_nonce(&d);
+        assert_eq!(beat().await.unwrap().snu, StatusNumber::Ok, "enabled again");
+    }
+
     async fn the_simulator_registers_and_its_alarm_is_acknowledged_once(backend) {
         let app = TestApp::spawn(backend).await;
         let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
