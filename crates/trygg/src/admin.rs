@@ -677,11 +677,13 @@ async fn run_with_store(
         AdminCmd::Person(PersonCmd::List { tenant }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let persons = store.unsafe_persons(tenant.id).await?;
+            // One entry per person listed, all in one commit.
+            let mut tx = store.begin().await?;
             for p in &persons {
-                store
-                    .record_operator_read(OPERATOR, tenant.id, p.id, "find")
+                tx.record_operator(OPERATOR, tenant.id, Some(p.id), "find")
                     .await?;
             }
+            tx.commit().await?;
             for p in persons {
                 say!(
                     "{}  {}  {} {}{}",
