@@ -711,12 +711,19 @@ impl Shared {
         {
             return Ok(Some(found.clone()));
         }
+        // The version the read below is at least as new as: if another
+        // request sees a newer one meanwhile, what is read here may be
+        // older than that change and is not remembered.
+        let version = memory.version;
         drop(memory);
         let Some(found) = self.store.device_by_sip_user(user).await? else {
             return Ok(None);
         };
         let found = Arc::new(found);
         let mut memory = self.devices.lock().await;
+        if memory.version != version {
+            return Ok(Some(found));
+        }
         if memory.devices.len() >= MAX_REMEMBERED_DEVICES {
             memory
                 .devices
