@@ -86,24 +86,21 @@ pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
-/// The multi-row statements, one per size in [`ROWS_PER_STATEMENT`]. Their
-/// text is made once from the constants here, never from input.
-///
-/// Appends go to `audit_queue`, which has no index but its row number (see
-/// migration 0012), with their leaf hash.
-struct Statements {
-    insert: [String; ROWS_PER_STATEMENT.len()],
-}
-
-static STATEMENTS: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(|| Statements {
-    insert: ROWS_PER_STATEMENT.map(|n| {
-        let values = placeholders(n, 15);
-        format!(
-            "INSERT INTO audit_queue (id, tenant_id, at, person_id, actor, action, unit_id, \
-             outcome, ground, method, loa, request_id, details, body, leaf_hash) VALUES {values}"
-        )
-    }),
-});
+/// The insert statements, one per size in [`ROWS_PER_STATEMENT`] (the last
+/// inserts one row). Their text is made once from the constants here, never
+/// from input. Appends go to `audit_queue`, which has no index but its row
+/// number (see migration 0012), with their leaf hash.
+static INSERT: std::sync::LazyLock<[String; ROWS_PER_STATEMENT.len()]> = std::sync::LazyLock::new(
+    || {
+        ROWS_PER_STATEMENT.map(|n| {
+            let values = placeholders(n, 15);
+            format!(
+                "INSERT INTO audit_queue (id, tenant_id, at, person_id, actor, action, unit_id, \
+                 outcome, ground, method, loa, request_id, details, body, leaf_hash) VALUES {values}"
+            )
+        })
+    },
+);
 
 /// Splits `items` into runs of the sizes in [`ROWS_PER_STATEMENT`], each
 /// with the index of its size: the largest that fits, and whose values come
@@ -181,25 +178,20 @@ impl NewEntry {
     }
 
     async fn insert(&self, conn: &mut AnyConnection) -> Result<()> {
-        self.bind(sqlx::query(
-            "INSERT INTO audit_queue (id, tenant_id, at, person_id, actor, action, unit_id, outcome, ground, \
-             method, loa, request_id, details, body, leaf_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        ))
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        // A single row is written whatever the byte budget.
+        Self::insert_all(conn, usize::MAX, &[self]).await
     }
 
-    /// Inserts `entries` with as few statements as [`ROWS_PER_STATEMENT`] allow.
+    /// Inserts `entries` with as few statements as [`ROWS_PER_STATEMENT`]
+    /// allow, each with at most `budget` bytes of values (see
+    /// [`statement_bytes`]).
     async fn insert_all(
         conn: &mut AnyConnection,
-        backend: Backend,
+        budget: usize,
         entries: &[&NewEntry],
     ) -> Result<()> {
-        for (size, run) in runs(entries, |e| e.bytes(), statement_bytes(backend)) {
-            let sql = STATEMENTS
-                .insert
+        for (size, run) in runs(entries, |e| e.bytes(), budget) {
+            let sql = INSERT
                 .get(size)
                 .ok_or_else(|| StoreError::Corrupt("audit statement size".into()))?;
             let mut query = sqlx::query(sql.as_str());
@@ -490,7 +482,7 @@ async fn write_group(pool: &AnyPool, backend: Backend, group: &[(NewEntry, Done)
         Backend::Postgres => pool.begin().await?,
     };
     let entries: Vec<&NewEntry> = group.iter().map(|(entry, _)| entry).collect();
-    NewEntry::insert_all(&mut tx, backend, &entries).await?;
+    NewEntry::insert_all(&mut tx, statement_bytes(backend), &entries).await?;
     tx.commit().await?;
     Ok(())
 }
