@@ -260,33 +260,12 @@ pub(crate) async fn append(
     NewEntry::new(id, event, details)?.insert(conn).await
 }
 
-/// What an operator did from the command line with the key file's
-/// authority (actor `operator:<operator>`, ground `key_file`, no e-ID).
-pub(crate) fn operator_event(
-    at: time::OffsetDateTime,
-    operator: &str,
-    tenant: trygg_domain::TenantId,
-    person: Option<trygg_domain::PersonId>,
-    action: &str,
-) -> AuditEvent {
-    AuditEvent {
-        tenant: Some(tenant),
-        at,
-        actor: trygg_domain::Actor(format!("operator:{operator}")),
-        method: None,
-        loa: None,
-        person,
-        action: action.to_owned(),
-        unit: None,
-        outcome: Outcome::Allow,
-        ground: "key_file".to_owned(),
-        request_id: None,
-    }
-}
-
 impl crate::Tx<'_> {
-    /// Appends, in this transaction, the entry for an operator's change from
-    /// the command line (about `person`, if any): both commit or neither.
+    /// Appends, in this transaction, the entry for what an operator read or
+    /// changed from the command line (about `person`, if any): a change and
+    /// its entry commit together; a read's entry commits before it is shown.
+    /// The operator acts with the key file's authority, not through a policy
+    /// decision: actor `operator:<operator>`, ground `key_file`, no e-ID.
     pub async fn record_operator(
         &mut self,
         operator: &str,
@@ -294,7 +273,19 @@ impl crate::Tx<'_> {
         person: Option<trygg_domain::PersonId>,
         action: &str,
     ) -> Result<()> {
-        let event = operator_event(self.now(), operator, tenant, person, action);
+        let event = AuditEvent {
+            tenant: Some(tenant),
+            at: self.now(),
+            actor: trygg_domain::Actor(format!("operator:{operator}")),
+            method: None,
+            loa: None,
+            person,
+            action: action.to_owned(),
+            unit: None,
+            outcome: Outcome::Allow,
+            ground: "key_file".to_owned(),
+            request_id: None,
+        };
         append(&mut self.tx, self.store.audit_id(), &event, None).await
     }
 }
@@ -516,21 +507,6 @@ impl Store {
     #[doc(hidden)]
     pub fn pool_for_benchmarks(&self) -> &AnyPool {
         &self.pool
-    }
-
-    /// Appends the entry for an operator's read of `person`'s data from the
-    /// command line (`trygg admin person show`, …), on its own, before
-    /// anything is shown. The operator acts with the key file's authority,
-    /// not through a policy decision, and the access is logged all the same.
-    pub async fn record_operator_read(
-        &self,
-        operator: &str,
-        tenant: trygg_domain::TenantId,
-        person: trygg_domain::PersonId,
-        action: &str,
-    ) -> Result<()> {
-        let event = operator_event(self.clock.now(), operator, tenant, Some(person), action);
-        self.record_event(&event).await
     }
 
     /// Appends the entry for using `grant` now (a read, or a find), on its own.

@@ -677,13 +677,8 @@ async fn run_with_store(
         AdminCmd::Person(PersonCmd::List { tenant }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let persons = store.unsafe_persons(tenant.id).await?;
-            // One entry per person listed, all in one commit.
-            let mut tx = store.begin().await?;
-            for p in &persons {
-                tx.record_operator(OPERATOR, tenant.id, Some(p.id), "find")
-                    .await?;
-            }
-            tx.commit().await?;
+            let finds: Vec<_> = persons.iter().map(|p| (p.id, "find")).collect();
+            log_reads(store, &tenant, &finds).await?;
             for p in persons {
                 say!(
                     "{}  {}  {} {}{}",
@@ -703,11 +698,12 @@ async fn run_with_store(
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
             let p = store.unsafe_person(tenant.id, id).await?;
-            for action in ["read:overview", "read:contact"] {
-                store
-                    .record_operator_read(OPERATOR, tenant.id, id, action)
-                    .await?;
-            }
+            log_reads(
+                store,
+                &tenant,
+                &[(id, "read:overview"), (id, "read:contact")],
+            )
+            .await?;
             say!("id:            {}", p.id);
             say!(
                 "personnummer:  {}",
@@ -734,17 +730,13 @@ async fn run_with_store(
         AdminCmd::Relative(RelativeCmd::List { tenant, person }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
-            store
-                .record_operator_read(OPERATOR, tenant.id, id, "read:contact")
-                .await?;
+            log_reads(store, &tenant, &[(id, "read:contact")]).await?;
             print_relatives(store, &tenant, id, "").await?;
         }
         AdminCmd::Care(CareCmd::List { tenant, person }) => {
             let tenant = store.find_tenant(&tenant.tenant).await?;
             let id = find_person(store, &tenant, &person).await?;
-            store
-                .record_operator_read(OPERATOR, tenant.id, id, "read:overview")
-                .await?;
+            log_reads(store, &tenant, &[(id, "read:overview")]).await?;
             print_care(store, &tenant, id, "").await?;
         }
         AdminCmd::Relative(RelativeCmd::Add {
@@ -1033,6 +1025,22 @@ async fn run_with_store(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs the operator's reads of persons' data (person, action), all in one
+/// commit, before anything of it is printed.
+async fn log_reads(
+    store: &Store,
+    tenant: &Tenant,
+    reads: &[(PersonId, &str)],
+) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    for (person, action) in reads {
+        tx.record_operator(OPERATOR, tenant.id, Some(*person), action)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// `admin device disable | enable`, logged for the device's person.
