@@ -92,6 +92,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_device_registry_version.sql"),
         postgres: include_str!("../migrations/postgres/0013_device_registry_version.sql"),
     },
+    Migration {
+        version: 14,
+        name: "audit_actor_index",
+        sqlite: include_str!("../migrations/sqlite/0014_audit_actor_index.sql"),
+        postgres: include_str!("../migrations/postgres/0014_audit_actor_index.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
