@@ -8,7 +8,7 @@
 
 use crate::alarms::{self, AlarmView, Step};
 use crate::care::{LangQuery, authors, ctx, respond};
-use crate::i18n::{AlarmTexts, Texts};
+use crate::i18n::{AlarmTexts, CareTexts, Texts};
 use crate::record;
 use crate::session::{Authenticated, redirect};
 use crate::{AppState, WebError};
@@ -323,8 +323,12 @@ struct PersonPage<'a> {
     lang: &'a str,
     t: &'static Texts,
     a: &'static AlarmTexts,
+    c: &'static CareTexts,
     csrf: String,
     person: PersonId,
+    /// Who the person is and where they live, beside the alarms, when the
+    /// policy lets the session read the overview.
+    about: Option<record::Overview>,
     open: Vec<Shown>,
     closed: Vec<Shown>,
     staff: Vec<(StaffId, String)>,
@@ -342,9 +346,18 @@ pub async fn person(
     let cx = ctx(session, &q, &headers);
     let a = cx.lang.alarms();
     let result = async {
-        // One access, one audit entry: the alarms. The name is on the
-        // queue and the overview, each read under its own decision.
+        // Two accesses, each its own decision and audit entry: the alarms,
+        // then (if the policy allows it, asked quietly so a "no" is not an
+        // attempt) the overview, which an operator needs to send help: who
+        // the person is and, unless their identity is protected, where
+        // they live and their phone.
         let views = alarms::read_alarms(&state, &cx.session, person).await?;
+        let about =
+            if record::may(&state, &cx.session, person, Action::Read(Part::Overview)).await? {
+                Some(record::read_overview(&state, &cx.session, person).await?)
+            } else {
+                None
+            };
         let (closed, open): (Vec<_>, Vec<_>) = views
             .into_iter()
             .map(|v| shown(a, state.alarm_map.as_ref(), v))
@@ -356,8 +369,10 @@ pub async fn person(
                 lang: cx.code(),
                 t: cx.t(),
                 a,
+                c: cx.lang.care(),
                 csrf: cx.session.csrf(),
                 person,
+                about,
                 open,
                 closed,
                 staff,

@@ -45,7 +45,15 @@ async fn provision(
         .await
         .unwrap();
     let p = tx
-        .add_person(t.id, &person("Greta", "Lind", pnr(born(), 123)), false)
+        .add_person(
+            t.id,
+            &PersonDetails {
+                address: Some(Address::parse("Storgatan 1\n123 45 Bänkby").unwrap()),
+                phone: Some(Phone::parse("070-123 45 67").unwrap()),
+                ..person("Greta", "Lind", pnr(born(), 123))
+            },
+            false,
+        )
         .await
         .unwrap();
     let device = tx

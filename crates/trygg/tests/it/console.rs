@@ -73,6 +73,27 @@ on_both_backends! {
         assert!(queue.contains("No open alarms."), "{queue}");
     }
 
+    async fn the_alarm_page_shows_who_the_person_is_and_where_they_live(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, _, _) = staffed(&app.store, &device, &app.clock).await;
+        app.store.record_alarm(&device, &incoming("Q1")).await.unwrap();
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let res = op.get(&format!("/persons/{}/alarms", device.person)).await;
+        assert_eq!(res.status(), 200);
+        let request = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let page = res.text().await.unwrap();
+        // Above the alarms: name, address, and the phone as a link to call.
+        let (about, _) = page.split_once("id=\"alarm-").unwrap();
+        for shown in ["id=\"about-person\"", "Greta Lind", "Storgatan 1", "123 45 Bänkby", "href=\"tel:0701234567\""] {
+            assert!(about.contains(shown), "{shown} in {page}");
+        }
+        // Two accesses, each its own entry of the request.
+        let mut logged: Vec<String> = app.store.unsafe_audit_entries_of_request(&request).await.unwrap().into_iter().map(|e| e.event.action).collect();
+        logged.sort();
+        assert_eq!(logged, [Action::Read(Part::Alarms).audit_name(), Action::Read(Part::Overview).audit_name()]);
+    }
+
     async fn a_gps_alarm_shows_what_the_device_said_and_where(backend) {
         // With a map service configured, the position links to it; the
         // coordinates and a geo: link are always there.

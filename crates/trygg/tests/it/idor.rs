@@ -24,6 +24,12 @@ enum Kind {
 /// (a random id where there is none), `{pnr}` the object's identity number,
 /// `{alarm}` a fresh alarm of the object's device in the state the step
 /// applies to (see [`alarm_state_for`]; a random id where there is none).
+/// Pages that show a second part of the person's record beside the route's
+/// own, read only where the policy allows it (asked quietly first, so a "no"
+/// leaves no entry): (page, the second read). Each read is an entry of its
+/// own in the same request.
+const ALSO_READS: &[(&str, Part)] = &[("/persons/{id}/alarms", Part::Overview)];
+
 const ROUTES: &[(Kind, &str, &str, Action, Part)] = &[
     (
         Kind::Api,
@@ -433,6 +439,8 @@ on_both_backends! {
         let hugo = staff.iter().find(|s| s.0 == "Hugo").unwrap().1;
         let mut alarm_refs = 0;
         let mut alarm_steps_allowed = 0;
+        // Alarm pages shown with the person's overview beside.
+        let mut also_shown = 0;
         let mut checked = 0;
         let mut allowed_count = 0;
         let mut mismatches = Vec::new();
@@ -469,16 +477,30 @@ on_both_backends! {
                     let owner = matches!(part, Part::CarePlan | Part::VisitNotes).then_some(north);
                     let exists = (!template.contains("{note}") || note.is_some())
                         && (!template.contains("{alarm}") || alarm.is_some());
-                    let policy_allows = match tenant_of {
-                        Some(tenant) => {
-                            let facts = store.person_facts(*tenant, *object, app.clock.now()).await.unwrap();
-                            let principal = Principal { account: who.account.clone(), roles: who.roles.clone(), loa: if who.name == "bootstrap admin" { Loa::Loa2 } else { Loa::Loa3 }, stepped_up: who.name != "bootstrap admin" };
+                    let facts_now = match tenant_of {
+                        Some(tenant) => Some(store.person_facts(*tenant, *object, app.clock.now()).await.unwrap()),
+                        None => None,
+                    };
+                    let principal = Principal { account: who.account.clone(), roles: who.roles.clone(), loa: if who.name == "bootstrap admin" { Loa::Loa2 } else { Loa::Loa3 }, stepped_up: who.name != "bootstrap admin" };
+                    let policy_allows = match &facts_now {
+                        Some(facts) => {
                             let resource = Resource { person: *object, part: *part, owner_unit: owner, min_loa: Loa::Loa3 };
-                            trygg_policy::reference::decide(&principal, *action, &resource, &facts, app.clock.now()).is_some()
+                            trygg_policy::reference::decide(&principal, *action, &resource, facts, app.clock.now()).is_some()
                         }
                         None => false,
                     };
                     let expected = exists && policy_allows;
+                    // The second read of a page that shows one beside its own.
+                    let also_read = ALSO_READS
+                        .iter()
+                        .find(|(page, _)| *kind == Kind::Page && *method == "GET" && page == template)
+                        .map(|(_, also)| {
+                            let resource = Resource { person: *object, part: *also, owner_unit: None, min_loa: Loa::Loa3 };
+                            let allows = facts_now.as_ref().is_some_and(|facts| {
+                                trygg_policy::reference::decide(&principal, Action::Read(*also), &resource, facts, app.clock.now()).is_some()
+                            });
+                            (Action::Read(*also), allows)
+                        });
                     let token = who.token.as_ref().unwrap();
                     let url = format!("{}{path}", app.base);
                     let emergency = *action == Action::BeginEmergencyAccess;
@@ -529,7 +551,26 @@ on_both_backends! {
                     let refused = refused || (status == 303 && location.starts_with("/login") && who.name == "bootstrap admin");
                     // Every attempt that reached a decision left exactly one
                     // audit entry with every required field, allow or deny.
-                    let entries = store.unsafe_audit_entries_of_request(&request_id).await.unwrap();
+                    let mut entries = store.unsafe_audit_entries_of_request(&request_id).await.unwrap();
+                    if let Some((also, also_allows)) = also_read {
+                        let (second, own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| e.event.action == also.audit_name());
+                        entries = own;
+                        let shown = allowed && also_allows;
+                        also_shown += usize::from(shown);
+                        let result = if shown {
+                            check_entry(&second, who, also, true, *object, true, &request_id)
+                        } else if second.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(format!("{} entries of a second read the page should not make", second.len()))
+                        };
+                        if let Err(e) = result {
+                            mismatches.push(format!("audit of the second read of {template} as {} on {object_name}: {e}", who.name));
+                        }
+                        if shown != (status == 200 && body.contains("id=\"about-person\"")) {
+                            mismatches.push(format!("{template} as {} on {object_name}: the person's overview shown: {}", who.name, !shown));
+                        }
+                    }
                     if (who.name != "bootstrap admin" || status != 303)
                         && let Err(e) = check_entry(&entries, who, *action, policy_allows && exists, *object, tenant_of.is_some(), &request_id)
                     {
@@ -573,6 +614,7 @@ on_both_backends! {
         // Each of the four steps was taken by someone (the citizen's alarm
         // operator and home-care worker, on several objects).
         assert!(alarm_steps_allowed >= 8, "{alarm_steps_allowed} alarm steps allowed");
+        assert!(also_shown > 0, "overview beside alarms shown {also_shown} times");
         // Both answers occur, so the matrix can catch a wrong one either way.
         assert!(allowed_count > 60 && checked - allowed_count > 300, "{allowed_count} of {checked} allowed");
         assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
