@@ -437,6 +437,17 @@ impl Store {
         Ok(recorded)
     }
 
+    /// The devices reported silent and not heard since (few: found through
+    /// a partial index, not by reading the registry).
+    pub async fn silent_devices(&self) -> Result<std::collections::HashSet<DeviceId>> {
+        sqlx::query("SELECT id FROM devices WHERE silent_since IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| id_col(row, "id"))
+            .collect()
+    }
+
     /// Records that devices were heard (each at its latest time), in one
     /// transaction: their next heartbeat is due one interval later. A device
     /// that had been reported silent is heard again: its silence ends and a
@@ -449,16 +460,10 @@ impl Store {
         let now = self.clock.now();
         let heard_note = supervision_note("heard-again", now);
         // The silent ones among them (few), prepared before the transaction.
-        let silent: std::collections::HashSet<String> =
-            sqlx::query("SELECT id FROM devices WHERE silent_since IS NOT NULL")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|row| row.try_get("id"))
-                .collect::<std::result::Result<_, _>>()?;
+        let silent = self.silent_devices().await?;
         let mut back = Vec::new();
         for (id, _) in heard {
-            if silent.contains(&id.to_string()) {
+            if silent.contains(id) {
                 let device = self.device(*id).await?;
                 let sealed = self.seal_alarm(&device, &heard_note).await?;
                 back.push((device, sealed));

@@ -98,6 +98,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_audit_actor_index.sql"),
         postgres: include_str!("../migrations/postgres/0014_audit_actor_index.sql"),
     },
+    Migration {
+        version: 15,
+        name: "devices_silent",
+        sqlite: include_str!("../migrations/sqlite/0015_devices_silent.sql"),
+        postgres: include_str!("../migrations/postgres/0015_devices_silent.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
