@@ -135,14 +135,23 @@ pub struct Recorded {
 /// Devices whose last heartbeat one transaction writes.
 const HEARD_PER_TRANSACTION: usize = 1_024;
 
+/// How much later than its heartbeat asks the SIP receiver stores a
+/// device's due time ([`Store::devices_heard`]'s `slack`). The receiver
+/// supervises the devices it has heard from memory, exactly, and writes a
+/// device's heard time only when the stored one no longer covers its next
+/// heartbeat, about once in this time; the stored due time finds the
+/// devices not heard since the receiver started.
+pub const STORED_DUE_SLACK: Duration = Duration::minutes(5);
+
 static HEARD: std::sync::LazyLock<[String; crate::audit::ROWS_PER_STATEMENT.len()]> =
     std::sync::LazyLock::new(|| {
         crate::audit::ROWS_PER_STATEMENT.map(|n| {
             format!(
                 "UPDATE devices SET last_seen_at = v.column2, \
-                 due_at = v.column2 + devices.heartbeat_s * 1000 \
+                 due_at = v.column2 + devices.heartbeat_s * 1000 + ${} \
                  FROM (VALUES {}) AS v WHERE devices.id = v.column1 \
                  AND (devices.last_seen_at IS NULL OR devices.last_seen_at < v.column2)",
+                2 * n + 1,
                 crate::audit::placeholders(n, 2)
             )
         })
@@ -448,15 +457,18 @@ impl Store {
             .collect()
     }
 
-    /// Records that devices were heard (each at its latest time), in one
-    /// transaction: their next heartbeat is due one interval later. A device
-    /// that had been reported silent is heard again: its silence ends and a
-    /// technical alarm says so, next to the one that reported it. Returns
-    /// the devices heard again.
+    /// Records that devices were heard (each at its latest time): their
+    /// next heartbeat is due one interval and `slack` later (zero for a
+    /// writer that records every sign of life; the SIP receiver's
+    /// [`STORED_DUE_SLACK`]). A device that had been reported silent is
+    /// heard again: its silence ends and a technical alarm says so, next to
+    /// the one that reported it. Returns the devices heard again.
     pub async fn devices_heard(
         &self,
         heard: &[(DeviceId, OffsetDateTime)],
+        slack: Duration,
     ) -> Result<Vec<DeviceId>> {
+        let slack_ms = i64::try_from(slack.whole_milliseconds().max(0)).unwrap_or(i64::MAX);
         let now = self.clock.now();
         let heard_note = supervision_note("heard-again", now);
         // The silent ones among them (few), prepared before the transaction.
@@ -488,7 +500,7 @@ impl Store {
                 for (id, at) in run {
                     query = query.bind(id.as_str()).bind(*at);
                 }
-                query.execute(&mut *tx.tx).await?;
+                query.bind(slack_ms).execute(&mut *tx.tx).await?;
             }
             tx.commit().await?;
         }

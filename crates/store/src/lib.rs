@@ -27,7 +27,7 @@ mod seal;
 pub use alarm_workflow::{AlarmRecord, AlarmState};
 pub use alarms::{
     AlarmKind, AlarmSummary, Device, DeviceSecrets, IncomingAlarm, NewDevice, REPEAT_WINDOW,
-    Recorded,
+    Recorded, STORED_DUE_SLACK,
 };
 pub use audit::{AUDIT_ORIGIN, AuditFinding, AuditLog, Disposal, DisposalRecord, StoredEntry};
 pub use auth::{SessionRecord, StoredPasskey};

@@ -381,9 +381,9 @@ on_both_backends! {
         clock.advance(Duration::minutes(30));
         let now = clock.now();
         let heard: Vec<_> = devices.iter().map(|d| (*d, now)).collect();
-        assert!(store.devices_heard(&heard).await.unwrap().is_empty());
+        assert!(store.devices_heard(&heard, Duration::ZERO).await.unwrap().is_empty());
         // An older time never moves a device back.
-        store.devices_heard(&[(devices[7], now - Duration::hours(1))]).await.unwrap();
+        store.devices_heard(&[(devices[7], now - Duration::hours(1))], Duration::ZERO).await.unwrap();
         assert!(store.overdue_devices(now + Duration::minutes(59), 1000).await.unwrap().is_empty());
         let due = store.overdue_devices(now + Duration::minutes(61), 1000).await.unwrap();
         assert_eq!(due.len(), 100);

@@ -221,13 +221,49 @@ on_both_backends! {
         let after = technical().await;
         assert_eq!(after.len(), 2, "{after:?}");
         assert!(after[1].1.starts_with("heard"), "{after:?}");
-        // Due again one interval after it was heard: nothing new before that.
+        let heartbeat = |reference: &str| {
+            let body = format!("<mrq><ref>{reference}</ref><mty>PI</mty><cid>{}</cid><dty>0005</dty></mrq>", device.cid);
+            let app = &app;
+            async move {
+                let run = sipp(app, "device.xml", "larm-0001", "hemligt-losen-1", &body).await;
+                assert!(run.ok, "{}\n{}", run.output, run.messages);
+            }
+        };
+        // Heard a minute later: the registry's time still covers the next
+        // heartbeat, so nothing is written; five minutes after the last
+        // write, it is written again.
+        app.clock.advance(time::Duration::minutes(1));
+        heartbeat("H10").await;
+        assert_eq!(receiver.supervise().await.unwrap().heard, 0);
+        app.clock.advance(trygg_store::STORED_DUE_SLACK);
+        heartbeat("H11").await;
+        assert_eq!(receiver.supervise().await.unwrap().heard, 1);
+        // Due again one interval after it was last heard (from memory, to
+        // the minute): nothing new before that.
         app.clock.advance(time::Duration::minutes(61));
         receiver.supervise().await.unwrap();
         assert_eq!(technical().await.len(), 2);
         app.clock.advance(time::Duration::minutes(2));
         receiver.supervise().await.unwrap();
         assert_eq!(technical().await.len(), 3);
+        // Once per silence from memory too.
+        app.clock.advance(time::Duration::minutes(30));
+        assert!(receiver.supervise().await.unwrap().silent.is_empty());
+        assert_eq!(technical().await.len(), 3);
+    }
+
+    async fn the_registry_finds_a_device_not_heard_since_a_restart_a_slack_after_it_was_due(backend) {
+        // After a restart the receiver has no memory of when devices were
+        // heard; the registry's due time, written at most every
+        // STORED_DUE_SLACK, is then that much later than the heartbeat asks.
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let heard = trygg_domain::Clock::now(&app.clock);
+        app.store.devices_heard(&[(device.id, heard)], trygg_store::STORED_DUE_SLACK).await.unwrap();
+        let due = heard + device.heartbeat + trygg_store::STORED_DUE_SLACK;
+        assert!(app.store.overdue_devices(due, 10).await.unwrap().is_empty());
+        let overdue = app.store.overdue_devices(due + time::Duration::milliseconds(1), 10).await.unwrap();
+        assert_eq!(overdue.iter().map(|d| d.id).collect::<Vec<_>>(), [device.id]);
     }
 
     async fn with_every_commit_slot_taken_an_alarm_is_answered_busy_and_nothing_is_lost(backend) {
