@@ -675,10 +675,10 @@ impl Simulator {
         let turn = self.shared.turn(&device.user);
         let _turn = turn.lock().await;
         let started = Instant::now();
-        let (mut attempts, mut busy, mut holds, mut failures) = (0u32, 0u32, 0u32, 0u32);
-        let mut backoff = persistence.first_backoff;
+        let (mut busy, mut holds, mut failures) = (0u32, 0u32, 0u32);
+        let mut backoff = Backoff::new(persistence);
         loop {
-            attempts = attempts.saturating_add(1);
+            let attempts = backoff.attempt();
             let (last, wait) = match self.send_in_turn(device, mrq).await {
                 Ok(outcome) if outcome.snu == StatusNumber::Ok => {
                     return Ok(Acknowledged {
@@ -692,10 +692,11 @@ impl Simulator {
                 }
                 Ok(outcome) if outcome.snu == StatusNumber::Busy => {
                     busy = busy.saturating_add(1);
-                    (SimError::Answered { snu: outcome.snu }, jitter(backoff))
+                    (SimError::Answered { snu: outcome.snu }, backoff.wait())
                 }
                 Ok(outcome) if outcome.snu == StatusNumber::Hold => {
                     holds = holds.saturating_add(1);
+                    backoff.wait();
                     let extra = trygg_crypto::random_below(15_001).unwrap_or(0);
                     (
                         SimError::Answered { snu: outcome.snu },
@@ -705,18 +706,17 @@ impl Simulator {
                 Ok(outcome) => return Err(SimError::Answered { snu: outcome.snu }),
                 Err(e) if e.is_transient() => {
                     failures = failures.saturating_add(1);
-                    (e, jitter(backoff))
+                    (e, backoff.wait())
                 }
                 Err(e) => return Err(e),
             };
-            if attempts >= persistence.max_attempts.max(1) {
+            if backoff.exhausted() {
                 return Err(SimError::GaveUp {
                     attempts,
                     last: Box::new(last),
                 });
             }
             tokio::time::sleep(wait).await;
-            backoff = backoff.saturating_mul(2).min(persistence.max_backoff);
         }
     }
 }
@@ -730,13 +730,12 @@ impl Simulator {
         device: &SimDevice,
         persistence: &Persistence,
     ) -> Result<Registration, SimError> {
-        let mut backoff = persistence.first_backoff;
-        let mut attempts = 0u32;
+        let mut backoff = Backoff::new(persistence);
         loop {
-            attempts = attempts.saturating_add(1);
+            let attempts = backoff.attempt();
             match self.register(device).await {
                 Err(e) if e.is_transient() => {
-                    if attempts >= persistence.max_attempts.max(1) {
+                    if backoff.exhausted() {
                         return Err(SimError::GaveUp {
                             attempts,
                             last: Box::new(e),
@@ -745,16 +744,52 @@ impl Simulator {
                 }
                 done => return done,
             }
-            tokio::time::sleep(jitter(backoff)).await;
-            backoff = backoff.saturating_mul(2).min(persistence.max_backoff);
+            tokio::time::sleep(backoff.wait()).await;
         }
     }
 }
 
-/// A wait of between half and all of `d`, at random.
-fn jitter(d: Duration) -> Duration {
-    let permille = 500 + trygg_crypto::random_below(501).unwrap_or(500);
-    d.saturating_mul(u32::try_from(permille).unwrap_or(1000)) / 1000
+/// A device's attempts and the waits between them, as [`Persistence`]
+/// says: each wait doubles from the first to the most, jittered down by up
+/// to half, so that a fleet does not come back in step.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+    attempts: u32,
+    max_attempts: u32,
+}
+
+impl Backoff {
+    fn new(persistence: &Persistence) -> Self {
+        Self {
+            next: persistence.first_backoff,
+            max: persistence.max_backoff,
+            attempts: 0,
+            max_attempts: persistence.max_attempts.max(1),
+        }
+    }
+
+    /// Counts an attempt; returns how many there have been.
+    fn attempt(&mut self) -> u32 {
+        self.attempts = self.attempts.saturating_add(1);
+        self.attempts
+    }
+
+    /// Whether no attempt is left.
+    fn exhausted(&self) -> bool {
+        self.attempts >= self.max_attempts
+    }
+
+    /// The wait before the next attempt (the one after it doubles).
+    fn wait(&mut self) -> Duration {
+        let permille = 500 + trygg_crypto::random_below(501).unwrap_or(500);
+        let wait = self
+            .next
+            .saturating_mul(u32::try_from(permille).unwrap_or(1000))
+            / 1000;
+        self.next = self.next.saturating_mul(2).min(self.max);
+        wait
+    }
 }
 
 /// The device's address of record, `sip:user@realm`.
@@ -1331,9 +1366,28 @@ mod tests {
             SimDevice::new("x", "y", "12a", "trygg").alarm(a),
             Err(SimError::Device(_))
         ));
+        // Waits are jittered down by up to half and double up to the most;
+        // the attempts end when Persistence says.
         for _ in 0..100 {
-            let d = jitter(Duration::from_millis(1000));
-            assert!(d >= Duration::from_millis(500) && d <= Duration::from_millis(1000));
+            let mut backoff = Backoff::new(&Persistence {
+                first_backoff: Duration::from_millis(1000),
+                max_backoff: Duration::from_millis(3000),
+                max_attempts: 3,
+            });
+            for (attempt, most) in [(1, 1000), (2, 2000), (3, 3000)] {
+                assert_eq!(backoff.attempt(), attempt);
+                let d = backoff.wait();
+                assert!(
+                    d >= Duration::from_millis(most / 2) && d <= Duration::from_millis(most),
+                    "{d:?}"
+                );
+                assert_eq!(backoff.exhausted(), attempt == 3);
+            }
+            let d = backoff.wait();
+            assert!(
+                d >= Duration::from_millis(1500) && d <= Duration::from_millis(3000),
+                "{d:?}"
+            );
         }
     }
 }
