@@ -352,12 +352,7 @@ pub async fn person(
         // the person is and, unless their identity is protected, where
         // they live and their phone.
         let views = alarms::read_alarms(&state, &cx.session, person).await?;
-        let about =
-            if record::may(&state, &cx.session, person, Action::Read(Part::Overview)).await? {
-                Some(record::read_overview(&state, &cx.session, person).await?)
-            } else {
-                None
-            };
+        let about = record::read_overview_if_allowed(&state, &cx.session, person).await?;
         let (closed, open): (Vec<_>, Vec<_>) = views
             .into_iter()
             .map(|v| shown(a, state.alarm_map.as_ref(), v))

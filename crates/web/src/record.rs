@@ -290,8 +290,33 @@ pub async fn read_overview(
 ) -> Result<Overview, WebError> {
     let overview = Action::Read(Part::Overview);
     let access = load_audited(state, session, person, overview, None).await?;
-    let grant = decide(state, &access, session, overview, None).await?;
-    let contact_allowed = decide_quietly(state, &access, Action::Read(Part::Contact), None);
+    overview_with(state, session, &access).await
+}
+
+/// [`read_overview`] where a "no" is an expected answer (a page that shows
+/// the overview beside its own part): `None`, not logged as a refusal, if
+/// the policy does not allow it; else the read, audited. The person's facts
+/// are loaded once for the question and the read.
+pub async fn read_overview_if_allowed(
+    state: &AppState,
+    session: &Session,
+    person: PersonId,
+) -> Result<Option<Overview>, WebError> {
+    let access = load_access(state, session, person).await?;
+    if !decide_quietly(state, &access, Action::Read(Part::Overview), None) {
+        return Ok(None);
+    }
+    overview_with(state, session, &access).await.map(Some)
+}
+
+async fn overview_with(
+    state: &AppState,
+    session: &Session,
+    access: &Access,
+) -> Result<Overview, WebError> {
+    let overview = Action::Read(Part::Overview);
+    let grant = decide(state, access, session, overview, None).await?;
+    let contact_allowed = decide_quietly(state, access, Action::Read(Part::Contact), None);
     let p = state.store.person_record(&grant).await.map_err(store_err)?;
     // Documentation is owned by units: those caring for the person, and the
     // principal's own.
@@ -310,7 +335,7 @@ pub async fn read_overview(
     let names = unit_names(state, access.facts.tenant).await?;
     let mut documentation: Vec<Documentation> = units
         .into_iter()
-        .map(|unit| documentation_for(state, &access, unit, &names))
+        .map(|unit| documentation_for(state, access, unit, &names))
         .filter(|d| d.read_care_plan || d.read_notes)
         .collect();
     documentation.sort_by(|a, b| a.unit_name.cmp(&b.unit_name));
