@@ -10,11 +10,13 @@
 //! ref)` within [`REPEAT_WINDOW`] finds the stored alarm instead of making a
 //! second one.
 
+use crate::group::{self, Writes};
 use crate::org::id_col;
 use crate::seal::Fields;
-use crate::{Result, Store, StoreError, Tx, from_ms, ms};
+use crate::{Backend, Result, Store, StoreError, Tx, from_ms, ms};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
 use time::{Duration, OffsetDateTime};
 use trygg_domain::{AlarmId, DeviceId, PersonId, TenantId, UnitId};
 use zeroize::Zeroizing;
@@ -326,6 +328,92 @@ impl Store {
     }
 }
 
+/// An alarm's row, ready to be written.
+pub(crate) struct AlarmRow {
+    device: DeviceId,
+    tenant: TenantId,
+    person: PersonId,
+    unit: UnitId,
+    reference: String,
+    kind: AlarmKind,
+    status_code: Option<u16>,
+    priority: Option<u8>,
+    sealed: SealedAlarm,
+}
+
+impl AlarmRow {
+    fn new(device: &Device, incoming: &IncomingAlarm<'_>, sealed: SealedAlarm) -> Self {
+        Self {
+            device: device.id,
+            tenant: device.tenant,
+            person: device.person,
+            unit: device.unit,
+            reference: incoming.reference.to_owned(),
+            kind: incoming.kind,
+            status_code: incoming.status_code,
+            priority: incoming.priority,
+            sealed,
+        }
+    }
+}
+
+/// Inserts the alarm, or, while its `(device, ref)` names a live alarm
+/// repeated within [`REPEAT_WINDOW`], counts a repeat of that one. One
+/// statement in the usual case; a ref whose live alarm is older than the
+/// window is first retired (its own statement, harmless on its own: the
+/// old alarm no longer matches either way) and the insert made again.
+async fn insert_alarm(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+    row: &AlarmRow,
+) -> Result<Recorded> {
+    let window = ms(now - REPEAT_WINDOW);
+    let upsert = || {
+        sqlx::query(
+            "INSERT INTO alarms (id, tenant_id, device_id, person_id, unit_id, ref, kind, \
+             status_code, priority, request, received_at, last_repeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             ON CONFLICT (device_id, ref) WHERE ref_live = 1 \
+             DO UPDATE SET repeats = alarms.repeats + 1, last_repeat_at = $11 \
+             WHERE alarms.last_repeat_at >= $12 \
+             RETURNING id, repeats",
+        )
+        .bind(row.sealed.id.to_string())
+        .bind(row.tenant.to_string())
+        .bind(row.device.to_string())
+        .bind(row.person.to_string())
+        .bind(row.unit.to_string())
+        .bind(row.reference.as_str())
+        .bind(row.kind.as_str())
+        .bind(row.status_code.map(i64::from))
+        .bind(row.priority.map(i64::from))
+        .bind(row.sealed.request.as_slice())
+        .bind(ms(now))
+        .bind(window)
+    };
+    let found = match upsert().fetch_optional(&mut *conn).await? {
+        Some(found) => found,
+        None => {
+            sqlx::query(
+                "UPDATE alarms SET ref_live = 0 \
+                 WHERE device_id = $1 AND ref = $2 AND ref_live = 1 AND last_repeat_at < $3",
+            )
+            .bind(row.device.to_string())
+            .bind(row.reference.as_str())
+            .bind(window)
+            .execute(&mut *conn)
+            .await?;
+            upsert().fetch_optional(&mut *conn).await?.ok_or_else(|| {
+                StoreError::Corrupt("an alarm neither inserted nor repeated".into())
+            })?
+        }
+    };
+    Ok(Recorded {
+        alarm: id_col(&found, "id")?,
+        repeat: found.try_get::<i64, _>("repeats")? > 0,
+    })
+}
+
 impl Tx<'_> {
     /// Inserts an alarm, or counts a repeat of the live `(device, ref)`.
     async fn insert_alarm(
@@ -335,41 +423,63 @@ impl Tx<'_> {
         sealed: SealedAlarm,
     ) -> Result<Recorded> {
         let now = self.now();
-        let SealedAlarm { id, request } = sealed;
-        sqlx::query(
-            "UPDATE alarms SET ref_live = 0 \
-             WHERE device_id = $1 AND ref = $2 AND ref_live = 1 AND last_repeat_at < $3",
-        )
-        .bind(device.id.to_string())
-        .bind(incoming.reference)
-        .bind(ms(now - REPEAT_WINDOW))
-        .execute(&mut *self.tx)
-        .await?;
-        let row = sqlx::query(
-            "INSERT INTO alarms (id, tenant_id, device_id, person_id, unit_id, ref, kind, \
-             status_code, priority, request, received_at, last_repeat_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-             ON CONFLICT (device_id, ref) WHERE ref_live = 1 \
-             DO UPDATE SET repeats = alarms.repeats + 1, last_repeat_at = $11 \
-             RETURNING id, repeats",
-        )
-        .bind(id.to_string())
-        .bind(device.tenant.to_string())
-        .bind(device.id.to_string())
-        .bind(device.person.to_string())
-        .bind(device.unit.to_string())
-        .bind(incoming.reference)
-        .bind(incoming.kind.as_str())
-        .bind(incoming.status_code.map(i64::from))
-        .bind(incoming.priority.map(i64::from))
-        .bind(request)
-        .bind(ms(now))
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(Recorded {
-            alarm: id_col(&row, "id")?,
-            repeat: row.try_get::<i64, _>("repeats")? > 0,
-        })
+        insert_alarm(&mut self.tx, now, &AlarmRow::new(device, incoming, sealed)).await
+    }
+}
+
+/// Received alarms, group-committed (see [`crate::group`]): a lone alarm is
+/// one statement on its own; a group shares one transaction, and if that
+/// fails (a deadlock between two groups on PostgreSQL, a device removed
+/// meanwhile) each of its alarms is written again on its own, so that one
+/// alarm's trouble is never another's.
+pub(crate) struct AlarmWrites {
+    pub(crate) clock: std::sync::Arc<dyn trygg_domain::Clock>,
+}
+
+impl AlarmWrites {
+    async fn one(&self, pool: &AnyPool, row: &AlarmRow) -> Result<Recorded> {
+        let mut conn = pool.acquire().await?;
+        insert_alarm(&mut conn, self.clock.now(), row).await
+    }
+
+    async fn together(
+        &self,
+        pool: &AnyPool,
+        backend: Backend,
+        group: &[AlarmRow],
+    ) -> Result<Vec<Recorded>> {
+        let mut tx = crate::group::begin(pool, backend).await?;
+        let mut recorded = Vec::with_capacity(group.len());
+        for row in group {
+            recorded.push(insert_alarm(&mut tx, self.clock.now(), row).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
+impl Writes for AlarmWrites {
+    type Item = AlarmRow;
+    type Output = Recorded;
+
+    async fn write(
+        &self,
+        pool: &AnyPool,
+        backend: Backend,
+        group: Vec<AlarmRow>,
+    ) -> Vec<group::Outcome<Recorded>> {
+        if group.len() > 1 {
+            match self.together(pool, backend, &group).await {
+                Ok(recorded) => return recorded.into_iter().map(Ok).collect(),
+                Err(e) => tracing::warn!(alarms = group.len(), error = %e,
+                    "a group of alarms was not committed: writing each on its own"),
+            }
+        }
+        let mut outcomes = Vec::with_capacity(group.len());
+        for row in &group {
+            outcomes.push(self.one(pool, row).await.map_err(std::sync::Arc::new));
+        }
+        outcomes
     }
 }
 
@@ -440,10 +550,9 @@ impl Store {
         incoming: &IncomingAlarm<'_>,
     ) -> Result<Recorded> {
         let sealed = self.seal_alarm(device, incoming.request).await?;
-        let mut tx = self.begin().await?;
-        let recorded = tx.insert_alarm(device, incoming, sealed).await?;
-        tx.commit().await?;
-        Ok(recorded)
+        self.alarms
+            .write(AlarmRow::new(device, incoming, sealed))
+            .await
     }
 
     /// The devices reported silent and not heard since (few: found through

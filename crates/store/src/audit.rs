@@ -11,14 +11,13 @@
 //! the sequencer ([`AuditLog::integrate`]), numbered and hashed; readers
 //! read both tables, so an entry is visible from its commit on.
 
+use crate::group::{self, GroupWriter, Writes};
 use crate::{Backend, Result, Store, StoreError, ms};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AnyPool};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::{mpsc, oneshot};
 use trygg_crypto::DataKey;
 use trygg_domain::{AuditEvent, Outcome};
 
@@ -123,7 +122,7 @@ pub(crate) fn runs<T>(
 }
 
 /// An entry ready to be inserted: its columns and its canonical body.
-struct NewEntry {
+pub(crate) struct NewEntry {
     id: String,
     tenant: Option<String>,
     at: i64,
@@ -290,189 +289,39 @@ impl crate::Tx<'_> {
     }
 }
 
-/// Most entries one group commit writes.
-const GROUP_MAX: usize = 512;
-/// Most entries waiting for the writer; further callers wait for room.
-const GROUP_QUEUE: usize = 2 * GROUP_MAX;
+/// The stand-alone appends (a read's entry, a refusal's), group-committed
+/// (see [`crate::group`]): a group's entries go in one transaction, a lone
+/// entry on its own, as before; every caller of a group that did not commit
+/// fails.
+pub(crate) struct Appends;
 
-/// Where the writer says whether an entry's transaction committed.
-type Done = oneshot::Sender<Result<(), Arc<StoreError>>>;
+/// The audit log's group writer.
+pub(crate) type Appender = GroupWriter<Appends>;
 
-/// What the writer task receives.
-// Nearly every job is an entry: boxing it would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Job {
-    /// An entry, and where to say whether its transaction committed.
-    Append(NewEntry, Done),
-    /// Stop: commit what came before, refuse what comes after, then answer.
-    Close(oneshot::Sender<()>),
-}
+impl Writes for Appends {
+    type Item = NewEntry;
+    type Output = ();
 
-/// Group commit of the stand-alone appends (a read's entry, a refusal's):
-/// one writer task per store takes every entry waiting in a bounded queue
-/// (at most [`GROUP_MAX`]), inserts them in one transaction, and releases
-/// each caller once that transaction has committed — or fails every one of
-/// them if it did not. A lone entry is written at once, on its own, as
-/// before: nothing ever waits for a timer. Concurrent entries share one
-/// commit (one fsync) because they arrive while the previous one is being
-/// written. The task ends when the store is closed or its last clone
-/// dropped, after the groups under way have committed.
-#[derive(Clone)]
-pub(crate) struct Appender {
-    queue: mpsc::Sender<Job>,
-    /// Transactions (groups) written so far.
-    groups: Arc<AtomicU64>,
-}
-
-impl std::fmt::Debug for Appender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Appender")
-            .field("waiting", &(GROUP_QUEUE - self.queue.capacity()))
-            .finish()
+    async fn write(
+        &self,
+        pool: &AnyPool,
+        backend: Backend,
+        group: Vec<NewEntry>,
+    ) -> Vec<group::Outcome<()>> {
+        let n = group.len();
+        let result = write_group(pool, backend, &group).await.map_err(Arc::new);
+        vec![result; n]
     }
 }
 
-/// The error every caller sees when the store is closed (as the pool says).
-fn closed() -> StoreError {
-    StoreError::Database(sqlx::Error::PoolClosed)
-}
-
-/// A group commit's failure, as each of its callers sees it.
-#[derive(Debug, thiserror::Error)]
-#[error("the group of audit entries holding this one was not committed: {0}")]
-struct GroupFailed(#[source] Arc<StoreError>);
-
-impl Appender {
-    /// Starts the writer task on the current runtime.
-    pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> Self {
-        let (queue, jobs) = mpsc::channel(GROUP_QUEUE);
-        let groups = Arc::new(AtomicU64::new(0));
-        tokio::spawn(write_groups(pool, backend, jobs, groups.clone()));
-        Self { queue, groups }
-    }
-
-    /// Appends `entry`; returns once the transaction holding it committed.
-    async fn append(&self, entry: NewEntry) -> Result<()> {
-        let (done, committed) = oneshot::channel();
-        self.queue
-            .send(Job::Append(entry, done))
-            .await
-            .map_err(|_| closed())?;
-        match committed.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(match e.as_ref() {
-                StoreError::Database(sqlx::Error::PoolClosed) => closed(),
-                _ => StoreError::Database(sqlx::Error::Io(std::io::Error::other(GroupFailed(e)))),
-            }),
-            // The writer is gone (its runtime ended) without an answer.
-            Err(_) => Err(closed()),
-        }
-    }
-
-    /// Commits every entry queued before this call, refuses later ones, and
-    /// ends the writer task.
-    pub(crate) async fn close(&self) {
-        let (done, finished) = oneshot::channel();
-        if self.queue.send(Job::Close(done)).await.is_ok() {
-            let _ = finished.await;
-        }
-    }
-}
-
-/// How many groups may be committing at once: one on SQLite (it has one
-/// writer at a time anyway); on PostgreSQL, whose commits overlap, half the
-/// pool, so that the requests' own queries still get a connection.
-fn parallel_groups(pool: &AnyPool, backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 1,
-        Backend::Postgres => (pool.options().get_max_connections() as usize / 2).max(1),
-    }
-}
-
-/// The writer task: takes the waiting entries as a group (at most
-/// [`GROUP_MAX`]) and commits it in one transaction, while at most
-/// [`parallel_groups`] groups are committing.
-async fn write_groups(
-    pool: AnyPool,
-    backend: Backend,
-    mut jobs: mpsc::Receiver<Job>,
-    groups: Arc<AtomicU64>,
-) {
-    let parallel = parallel_groups(&pool, backend);
-    let mut committing = tokio::task::JoinSet::new();
-    let mut received = Vec::with_capacity(GROUP_MAX);
-    let mut closing = None;
-    while closing.is_none() {
-        if committing.len() >= parallel {
-            committing.join_next().await;
-            continue;
-        }
-        let n = if committing.is_empty() {
-            jobs.recv_many(&mut received, GROUP_MAX).await
-        } else {
-            // `recv_many` is cancel safe: nothing is lost if a commit ends first.
-            tokio::select! {
-                n = jobs.recv_many(&mut received, GROUP_MAX) => n,
-                _ = committing.join_next() => continue,
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        let mut group = Vec::with_capacity(received.len());
-        for job in received.drain(..) {
-            match job {
-                Job::Append(entry, done) if closing.is_none() => group.push((entry, done)),
-                Job::Append(_, done) => {
-                    let _ = done.send(Err(Arc::new(closed())));
-                }
-                Job::Close(done) => closing = Some(done),
-            }
-        }
-        if !group.is_empty() {
-            let (pool, groups) = (pool.clone(), groups.clone());
-            // A task of its own, so that a commit under way always finishes
-            // and answers, whatever happens to the callers.
-            committing.spawn(async move {
-                let result = write_group(&pool, backend, &group).await.map_err(Arc::new);
-                groups.fetch_add(1, Ordering::Relaxed);
-                for (_, done) in group {
-                    // A caller that gave up (its request was cancelled) no longer listens.
-                    let _ = done.send(result.clone());
-                }
-            });
-        }
-    }
-    // Closing (or every sender dropped): let the groups under way finish,
-    // then refuse whatever is still queued.
-    while committing.join_next().await.is_some() {}
-    jobs.close();
-    while let Some(job) = jobs.recv().await {
-        match job {
-            Job::Append(_, done) => {
-                let _ = done.send(Err(Arc::new(closed())));
-            }
-            Job::Close(done) => {
-                let _ = done.send(());
-            }
-        }
-    }
-    if let Some(done) = closing {
-        let _ = done.send(());
-    }
-}
-
-/// Inserts `group` in one transaction (a lone entry on its own, as before).
-async fn write_group(pool: &AnyPool, backend: Backend, group: &[(NewEntry, Done)]) -> Result<()> {
-    if let [(entry, _)] = group {
+/// Inserts `group` in one transaction (a lone entry on its own).
+async fn write_group(pool: &AnyPool, backend: Backend, group: &[NewEntry]) -> Result<()> {
+    if let [entry] = group {
         let mut conn = pool.acquire().await?;
         return entry.insert(&mut conn).await;
     }
-    let mut tx = match backend {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => pool.begin().await?,
-    };
-    let entries: Vec<&NewEntry> = group.iter().map(|(entry, _)| entry).collect();
+    let mut tx = crate::group::begin(pool, backend).await?;
+    let entries: Vec<&NewEntry> = group.iter().collect();
     NewEntry::insert_all(&mut tx, statement_bytes(backend), &entries).await?;
     tx.commit().await?;
     Ok(())
@@ -487,18 +336,18 @@ impl Store {
     /// when this returns, before the response leaves.
     ///
     /// Concurrent calls share one transaction (group commit, see
-    /// [`Appender`]); each returns only after that transaction committed, and
+    /// [`crate::group`]); each returns only after that transaction committed, and
     /// fails if it did not.
     pub async fn record_event(&self, event: &AuditEvent) -> Result<()> {
         let entry = NewEntry::new(self.audit_id(), event, None)?;
-        self.appender.append(entry).await
+        self.appender.write(entry).await
     }
 
     /// How many transactions the stand-alone appends ([`Store::record_event`])
     /// have been written in since the store was opened: with the number of
     /// entries, the mean size of a group commit.
     pub fn audit_group_commits(&self) -> u64 {
-        self.appender.groups.load(Ordering::Relaxed)
+        self.appender.groups()
     }
 
     /// The store's own connection pool, for the benchmarks' baselines

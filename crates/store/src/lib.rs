@@ -14,6 +14,7 @@ mod alarms;
 mod audit;
 mod auth;
 mod error;
+mod group;
 pub mod keys;
 mod migrate;
 mod org;
@@ -131,6 +132,7 @@ pub struct Store {
     keys: Arc<KeyService>,
     clock: Arc<dyn Clock>,
     appender: audit::Appender,
+    alarms: group::GroupWriter<alarms::AlarmWrites>,
 }
 
 pub(crate) fn ms(t: OffsetDateTime) -> i64 {
@@ -149,13 +151,21 @@ impl Store {
         let (pool, backend) = connect(&options.database, options.max_connections).await?;
         migrate::run(&pool, backend, ms(clock.now())).await?;
         let keys = KeyService::init(&pool, options.keys, ms(clock.now())).await?;
-        let appender = audit::Appender::spawn(pool.clone(), backend);
+        let appender = audit::Appender::spawn(audit::Appends, pool.clone(), backend);
+        let alarms = group::GroupWriter::spawn(
+            alarms::AlarmWrites {
+                clock: clock.clone(),
+            },
+            pool.clone(),
+            backend,
+        );
         Ok(Self {
             pool,
             backend,
             keys: Arc::new(keys),
             clock,
             appender,
+            alarms,
         })
     }
 
@@ -196,17 +206,15 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`) so concurrent writers wait instead of failing.
     pub async fn begin(&self) -> Result<Tx<'_>> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
+        let tx = group::begin(&self.pool, self.backend).await?;
         Ok(Tx { tx, store: self })
     }
 
-    /// Commits the audit entries already queued (their callers are
-    /// released), refuses later ones, then closes the pool, waiting for
+    /// Commits the alarms and audit entries already queued (their callers
+    /// are released), refuses later ones, then closes the pool, waiting for
     /// connections to be returned.
     pub async fn close(&self) {
+        self.alarms.close().await;
         self.appender.close().await;
         self.pool.close().await;
     }

@@ -171,6 +171,54 @@ on_both_backends! {
         assert_eq!(alarms.iter().filter(|r| !r.repeat).count(), 1);
         assert_eq!(store.alarm_counts(device.id).await.unwrap(), (1, 15));
     }
+
+    async fn alarms_arriving_together_each_get_their_own_answer(backend) {
+        // Alarms that arrive together are committed together; each caller
+        // still learns its own alarm, a repeat within the group is the same
+        // alarm, and one alarm that cannot be stored (its device is not in
+        // the registry) fails alone: the others are stored all the same.
+        let (_db, store, clock) = store(backend).await;
+        let device = provisioned(&store, "larm-0001", "4600001").await;
+        let ghost = Device { id: DeviceId::generate(&clock), ..device.clone() };
+        let request = "<mrq><ref>C</ref><cid>4600001</cid><dty>0005</dty></mrq>";
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            for _ in 0..2 {
+                let (store, device) = (store.clone(), device.clone());
+                tasks.push(tokio::spawn(async move {
+                    let reference = format!("C{i}");
+                    let recorded = store.record_alarm(&device, &alarm(&reference, request)).await;
+                    (reference, recorded)
+                }));
+            }
+            if i == 15 {
+                let (store, ghost) = (store.clone(), ghost.clone());
+                tasks.push(tokio::spawn(async move {
+                    ("ghost".to_owned(), store.record_alarm(&ghost, &alarm("G1", request)).await)
+                }));
+            }
+        }
+        let mut by_ref: std::collections::BTreeMap<String, Vec<trygg_store::Recorded>> =
+            Default::default();
+        for task in tasks {
+            let (reference, recorded) = task.await.unwrap();
+            if reference == "ghost" {
+                assert!(recorded.is_err(), "an alarm of a device not in the registry was stored");
+            } else {
+                by_ref.entry(reference).or_default().push(recorded.unwrap());
+            }
+        }
+        assert_eq!(by_ref.len(), 30);
+        let mut ids = std::collections::BTreeSet::new();
+        for (reference, answers) in &by_ref {
+            assert_eq!(answers[0].alarm, answers[1].alarm, "{reference}: two alarms");
+            assert_eq!(answers.iter().filter(|r| !r.repeat).count(), 1, "{reference}");
+            ids.insert(answers[0].alarm);
+        }
+        assert_eq!(ids.len(), 30, "distinct refs are distinct alarms");
+        assert_eq!(store.alarm_counts(device.id).await.unwrap(), (30, 30));
+        assert_eq!(store.alarm_counts(ghost.id).await.unwrap(), (0, 0));
+    }
 }
 
 /// Staff of the device's unit: an operator with a care relationship
