@@ -121,17 +121,12 @@ async fn readable(
 ) -> Result<Vec<(PersonId, String, Vec<AlarmView>)>, WebError> {
     let mut out = Vec::new();
     for person in persons {
-        if !record::may(state, session, person, Action::Read(Part::Alarms)).await? {
-            continue;
-        }
-        let Some(name) = record::listed_name(state, session, person).await? else {
+        let Some((name, grant)) =
+            record::listed(state, session, person, Action::Read(Part::Alarms)).await?
+        else {
             continue;
         };
-        out.push((
-            person,
-            name,
-            alarms::read_alarms(state, session, person).await?,
-        ));
+        out.push((person, name, alarms::alarms_under(state, &grant).await?));
     }
     Ok(out)
 }

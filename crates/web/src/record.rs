@@ -405,29 +405,33 @@ pub async fn listed_name(
     session: &Session,
     person: PersonId,
 ) -> Result<Option<String>, WebError> {
-    let access = load_access(state, session, person).await?;
-    if !decide_quietly(state, &access, Action::Find, None) {
-        return Ok(None);
-    }
-    let grant = decide(state, &access, session, Action::Read(Part::Overview), None).await?;
-    let p = state.store.person_record(&grant).await.map_err(store_err)?;
-    Ok(Some(format!(
-        "{} {}",
-        p.details.given_name, p.details.family_name
-    )))
+    Ok(listed(state, session, person, Action::Find)
+        .await?
+        .map(|(name, _)| name))
 }
 
-/// Whether the session may do `action` on `person`'s data: a question for
-/// a list or a button, whose "no" is an expected answer, not an attempt
-/// (not audited; the access itself decides again, audited).
-pub async fn may(
+/// For a list of persons and one part of their data: loads the person's
+/// access once and, where the principal may find them and may `action`
+/// (both asked quietly: for a list, "no" is an expected answer), gives
+/// their name (the overview read, audited) and the grant for `action`
+/// (audited by the store when it is used).
+pub async fn listed(
     state: &AppState,
     session: &Session,
     person: PersonId,
     action: Action,
-) -> Result<bool, WebError> {
+) -> Result<Option<(String, Grant)>, WebError> {
     let access = load_access(state, session, person).await?;
-    Ok(decide_quietly(state, &access, action, None))
+    if !decide_quietly(state, &access, Action::Find, None)
+        || !decide_quietly(state, &access, action, None)
+    {
+        return Ok(None);
+    }
+    let grant = decide(state, &access, session, Action::Read(Part::Overview), None).await?;
+    let p = state.store.person_record(&grant).await.map_err(store_err)?;
+    let name = format!("{} {}", p.details.given_name, p.details.family_name);
+    let grant = decide(state, &access, session, action, None).await?;
+    Ok(Some((name, grant)))
 }
 
 /// [`decide`] for a question whose "no" is an expected answer (which
