@@ -128,6 +128,7 @@ impl Server {
                 policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
                 admin_policy: std::sync::Arc::new(trygg_policy::AdminAuthorizer::new()?),
                 alarm_map: settings.alarm_map_url.clone(),
+                alarm_events: Default::default(),
             },
             RouterOptions {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),

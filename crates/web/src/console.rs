@@ -21,11 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::time::Duration;
 use trygg_domain::{Account, Action, AlarmId, Part, PersonId, StaffId};
-
-/// How often the live updates look for a change.
-const POLL: Duration = Duration::from_secs(2);
 
 /// An alarm as a page shows it.
 struct Shown {
@@ -275,39 +271,28 @@ pub async fn mine(
 }
 
 /// `GET /alarms/events`: server-sent events, one `changed` whenever an
-/// alarm of the staff member's tenant is received or moves a step. No
-/// personal data: the page reloads and decides again.
+/// alarm of the staff member's tenant is received or moves a step (see
+/// [`crate::live`]). No personal data: the page reloads and decides again.
 pub async fn events(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,
 ) -> Result<impl IntoResponse, WebError> {
-    let Account::Staff { tenant, .. } = session.record.account else {
+    let Account::Staff { tenant, staff } = session.record.account else {
         return Err(WebError::Forbidden);
     };
-    let first = state
+    let current = state
         .store
         .alarms_fingerprint(tenant)
         .await
         .map_err(WebError::Unavailable)?;
-    let stream = futures_util::stream::unfold(first, move |last| {
-        let store = state.store.clone();
-        async move {
-            let mut tick = tokio::time::interval(POLL);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match store.alarms_fingerprint(tenant).await {
-                    Ok(now) if now != last => {
-                        let event = Event::default().event("changed").data("1");
-                        return Some((Ok::<_, Infallible>(event), now));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "alarm events: cannot read the store");
-                    }
-                }
-            }
-        }
+    let subscription = state
+        .alarm_events
+        .subscribe(&state.store, tenant, staff, current)?;
+    let stream = futures_util::stream::unfold(subscription, |mut subscription| async move {
+        subscription.changed().await.then(|| {
+            let event = Event::default().event("changed").data("1");
+            (Ok::<_, Infallible>(event), subscription)
+        })
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

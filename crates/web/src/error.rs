@@ -24,6 +24,9 @@ pub enum WebError {
     /// A body too large to read.
     #[error("request body too large")]
     TooLarge,
+    /// More of something at once than one client may hold (event streams).
+    #[error("too many at once")]
+    TooMany,
     /// Malformed input.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -43,6 +46,7 @@ impl WebError {
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,6 +61,7 @@ impl WebError {
             WebError::Csrf => "WB403",
             WebError::Forbidden => "WB403A",
             WebError::TooLarge => "WB413",
+            WebError::TooMany => "WB429",
             WebError::BadRequest(_) => "WB400",
             WebError::Conflict(_) => "WB409",
             WebError::Internal(_) => "WB500",
@@ -77,6 +82,9 @@ impl WebError {
                 "Du har inte behörighet till detta. / You are not allowed to do this."
             }
             WebError::TooLarge => "För mycket data. / Too much data.",
+            WebError::TooMany => {
+                "För många öppna sidor. Stäng någon och försök igen. / Too many open pages. Close one and try again."
+            }
             WebError::BadRequest(_) => "Felaktig begäran. / Bad request.",
             WebError::Conflict(_) => {
                 "Någon annan hann före, eller så är det redan gjort. Ladda om sidan. / Someone else got there first, or it is already done. Reload the page."

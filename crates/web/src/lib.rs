@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod fhir;
 pub mod i18n;
+pub mod live;
 pub mod methods;
 pub mod pages;
 pub mod passkey;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub audit: std::sync::Arc<trygg_store::AuditLog>,
     /// The map service alarm positions link to, if one is configured.
     pub alarm_map: Option<alarms::MapUrl>,
+    /// The alarm console's live updates.
+    pub alarm_events: live::AlarmEvents,
 }
 
 /// Authentication settings and services.

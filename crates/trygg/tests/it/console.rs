@@ -152,6 +152,54 @@ on_both_backends! {
         let citizen = As::new(&app, Account::Person { tenant: device.tenant, person: device.person }).await;
         assert_eq!(citizen.get("/alarms/events").await.status(), 403);
     }
+
+    async fn every_live_stream_hears_a_change_and_streams_are_capped_per_staff_member(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned(&app.store, "larm-0001", "4600001").await;
+        let (operator, colleague, _) = staffed(&app.store, &device, &app.clock).await;
+        let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
+        let mut open = Vec::new();
+        for _ in 0..trygg_web::live::STREAMS_PER_STAFF {
+            let stream = op.get("/alarms/events").await;
+            assert_eq!(stream.status(), 200);
+            open.push(stream);
+        }
+        // One more from the same staff member is refused, clearly.
+        let refused = op.get("/alarms/events").await;
+        assert_eq!(refused.status(), 429);
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["code"], "WB429");
+        // A colleague is not hurt by it.
+        let other = As::new(&app, Account::Staff { tenant: device.tenant, staff: colleague }).await;
+        let mut theirs = other.get("/alarms/events").await;
+        assert_eq!(theirs.status(), 200);
+        // Every stream hears of a change, from one watcher of the tenant.
+        app.store.record_alarm(&device, &incoming("Q3")).await.unwrap();
+        for stream in open.iter_mut().chain(std::iter::once(&mut theirs)) {
+            let mut seen = String::new();
+            while !seen.contains("event: changed") {
+                let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), stream.chunk())
+                    .await
+                    .expect("an event within 30 s")
+                    .unwrap()
+                    .expect("the stream stays open");
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        }
+        // A page closed gives its place back.
+        drop(open.pop());
+        let mut again = None;
+        for _ in 0..60 {
+            let response = op.get("/alarms/events").await;
+            if response.status() == 200 {
+                again = Some(response);
+                break;
+            }
+            assert_eq!(response.status(), 429);
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        assert!(again.is_some(), "a closed stream's place was never given back");
+    }
 }
 
 on_both_backends! {
