@@ -379,6 +379,52 @@ on_both_backends! {
         assert_eq!(state("P2").await.0, "received");
     }
 
+    async fn a_gzip_body_is_an_alarm_and_a_bomb_or_an_unknown_coding_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let device = provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
+        let mut tcp = StreamDevice::connect_tcp(app.server.alarms().unwrap().tcp_addr()).await;
+        // Each MESSAGE answers its own challenge, as `alarm` does.
+        let mut cseq = 1;
+        let mut send = async |tcp: &mut StreamDevice<tokio::net::TcpStream>, coding: &str, body: &[u8]| {
+            let message = |n: u32, auth: Option<String>| encoded(sip_request_over("TCP", "MESSAGE", "sip:alarm@trygg", n, auth, ""), coding, body);
+            tcp.send(&message(cseq, None)).await;
+            let challenge = tcp.response(401).await;
+            let auth = answer(&challenge, "MESSAGE", "sip:alarm@trygg");
+            tcp.send(&message(cseq + 1, Some(auth))).await;
+            cseq += 2;
+            tcp.frame().await
+        };
+        // A gzip body is decompressed and is an alarm like any other.
+        let ok = send(&mut tcp, "gzip", &gzip(alarm_body(&device, "Z1").as_bytes())).await;
+        assert!(matches!(&ok, trygg_sip::Message::Response(r) if r.status() == 200), "{ok:?}");
+        let mrs = tcp.mrs().await;
+        assert!(mrs.contains("<ref>Z1</ref>") && mrs.contains("<snu>0</snu>"), "{mrs}");
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 0));
+        // 5 MB of XML whitespace in 5 KiB (deflate at its best): decompressed only as far as
+        // the codec reads, and refused as too large.
+        let mut huge = alarm_body(&device, "Z2").into_bytes();
+        huge.extend(std::iter::repeat_n(b' ', 5 * 1024 * 1024));
+        let bomb = gzip(&huge);
+        assert!(bomb.len() < trygg_sip::MAX_BODY, "{}", bomb.len());
+        let ok = send(&mut tcp, "gzip", &bomb).await;
+        assert!(matches!(&ok, trygg_sip::Message::Response(r) if r.status() == 200), "{ok:?}");
+        let mrs = tcp.mrs().await;
+        assert!(!mrs.contains("<snu>0</snu>"), "{mrs}");
+        // Not gzip at all: refused at the SIP level.
+        let bad = send(&mut tcp, "gzip", b"<mrq>not compressed</mrq>").await;
+        assert!(matches!(&bad, trygg_sip::Message::Response(r) if r.status() == 400), "{bad:?}");
+        // A coding Trygg does not speak: 415, naming the one it does.
+        let other = send(&mut tcp, "br", alarm_body(&device, "Z3").as_bytes()).await;
+        match &other {
+            trygg_sip::Message::Response(r) => {
+                assert_eq!(r.status(), 415);
+                assert_eq!(r.headers().get("Accept-Encoding"), Some("gzip"));
+            }
+            other => panic!("expected 415, got {other:?}"),
+        }
+        assert_eq!(app.store.alarm_counts(device.id).await.unwrap(), (1, 0));
+    }
+
     async fn guessing_a_password_is_stopped_for_that_user_from_that_address_only(backend) {
         let app = TestApp::spawn(backend).await;
         provisioned_with_password(&app.store, "larm-0001", "4600001", "hemligt-losen-1").await;
@@ -633,4 +679,24 @@ fn answer_as(
     first
         .answer(user, password, &method, uri, "c0ffee", 1)
         .to_string()
+}
+
+/// `request` (written with an empty body) with `body` sent in `coding`.
+fn encoded(request: Vec<u8>, coding: &str, body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(request).unwrap();
+    let head = text.strip_suffix("Content-Length: 0\r\n\r\n").unwrap();
+    let mut out = format!(
+        "{head}Content-Encoding: {coding}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
 }
