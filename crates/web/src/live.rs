@@ -119,16 +119,6 @@ impl AlarmEvents {
             changes,
         })
     }
-
-    /// Streams open now (all tenants).
-    pub fn open(&self) -> usize {
-        self.lock().open
-    }
-
-    /// Tenants watched now.
-    pub fn watched(&self) -> usize {
-        self.lock().tenants.len()
-    }
 }
 
 /// A tenant's watcher: reads the fingerprint every [`POLL`] and publishes a
