@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most items one group commit writes.
-pub(crate) const GROUP_MAX: usize = 512;
+const GROUP_MAX: usize = 512;
 /// Most items waiting for the writer; further callers wait for room.
 const GROUP_QUEUE: usize = 2 * GROUP_MAX;
 
@@ -73,7 +73,7 @@ impl<W: Writes> std::fmt::Debug for GroupWriter<W> {
 }
 
 /// The error every caller sees when the store is closed (as the pool says).
-pub(crate) fn closed() -> StoreError {
+fn closed() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)
 }
 

@@ -405,9 +405,11 @@ pub async fn listed_name(
     session: &Session,
     person: PersonId,
 ) -> Result<Option<String>, WebError> {
-    Ok(listed(state, session, person, Action::Find)
-        .await?
-        .map(|(name, _)| name))
+    let access = load_access(state, session, person).await?;
+    if !decide_quietly(state, &access, Action::Find, None) {
+        return Ok(None);
+    }
+    name_in_list(state, session, &access).await.map(Some)
 }
 
 /// For a list of persons and one part of their data: loads the person's
@@ -427,11 +429,23 @@ pub async fn listed(
     {
         return Ok(None);
     }
-    let grant = decide(state, &access, session, Action::Read(Part::Overview), None).await?;
-    let p = state.store.person_record(&grant).await.map_err(store_err)?;
-    let name = format!("{} {}", p.details.given_name, p.details.family_name);
+    let name = name_in_list(state, session, &access).await?;
     let grant = decide(state, &access, session, action, None).await?;
     Ok(Some((name, grant)))
+}
+
+/// The person's name, read under a grant to read the overview.
+async fn name_in_list(
+    state: &AppState,
+    session: &Session,
+    access: &Access,
+) -> Result<String, WebError> {
+    let grant = decide(state, access, session, Action::Read(Part::Overview), None).await?;
+    let p = state.store.person_record(&grant).await.map_err(store_err)?;
+    Ok(format!(
+        "{} {}",
+        p.details.given_name, p.details.family_name
+    ))
 }
 
 /// [`decide`] for a question whose "no" is an expected answer (which

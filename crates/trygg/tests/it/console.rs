@@ -138,15 +138,7 @@ on_both_backends! {
         assert_eq!(events.status(), 200);
         assert!(events.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
         app.store.record_alarm(&device, &incoming("Q2")).await.unwrap();
-        let mut seen = String::new();
-        while !seen.contains("event: changed") {
-            let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), events.chunk())
-                .await
-                .expect("an event within 30 s")
-                .unwrap()
-                .expect("the stream stays open");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        let seen = until_changed(&mut events).await;
         assert!(!seen.contains("Greta") && !seen.contains("4600001"), "{seen}");
         // Not for citizens.
         let citizen = As::new(&app, Account::Person { tenant: device.tenant, person: device.person }).await;
@@ -176,15 +168,7 @@ on_both_backends! {
         // Every stream hears of a change, from one watcher of the tenant.
         app.store.record_alarm(&device, &incoming("Q3")).await.unwrap();
         for stream in open.iter_mut().chain(std::iter::once(&mut theirs)) {
-            let mut seen = String::new();
-            while !seen.contains("event: changed") {
-                let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), stream.chunk())
-                    .await
-                    .expect("an event within 30 s")
-                    .unwrap()
-                    .expect("the stream stays open");
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-            }
+            until_changed(stream).await;
         }
         // A page closed gives its place back.
         drop(open.pop());
@@ -234,4 +218,18 @@ on_both_backends! {
         let after = hanna.get("/alarms/mine?lang=en").await.text().await.unwrap();
         assert!(after.contains("You have no alarms to go to."), "{after}");
     }
+}
+
+/// What an event stream sends up to and including its next `changed`.
+async fn until_changed(events: &mut reqwest::Response) -> String {
+    let mut seen = String::new();
+    while !seen.contains("event: changed") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), events.chunk())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
 }
