@@ -54,13 +54,26 @@ pub struct Subscription {
     events: AlarmEvents,
     staff: StaffId,
     changes: watch::Receiver<String>,
+    /// The fingerprint this stream's page last knew of.
+    last: String,
 }
 
 impl Subscription {
-    /// Waits for the tenant's alarms to change; `false` once the watcher
-    /// is gone (the server is stopping).
+    /// Waits for the tenant's alarms to differ from what the page last knew
+    /// (a watcher that had not yet seen what the page shows catches up
+    /// without a reload); `false` once the watcher is gone (the server is
+    /// stopping).
     pub async fn changed(&mut self) -> bool {
-        self.changes.changed().await.is_ok()
+        loop {
+            if self.changes.changed().await.is_err() {
+                return false;
+            }
+            let now = self.changes.borrow_and_update();
+            if *now != self.last {
+                self.last = now.clone();
+                return true;
+            }
+        }
     }
 }
 
@@ -103,13 +116,14 @@ impl AlarmEvents {
         let mut changes = match streams.tenants.get(&tenant) {
             Some(changes) => changes.clone(),
             None => {
-                let (publish, changes) = watch::channel(current);
+                let (publish, changes) = watch::channel(current.clone());
                 tokio::spawn(watch_tenant(self.clone(), store.clone(), tenant, publish));
                 streams.tenants.insert(tenant, changes.clone());
                 changes
             }
         };
-        // What happened before the page opened its stream is on the page.
+        // What happened before the page opened its stream is on the page:
+        // only a fingerprint other than `current` is a change for it.
         changes.mark_unchanged();
         streams.open += 1;
         *streams.per_staff.entry(staff).or_default() += 1;
@@ -117,6 +131,7 @@ impl AlarmEvents {
             events: self.clone(),
             staff,
             changes,
+            last: current,
         })
     }
 }
