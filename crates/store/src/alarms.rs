@@ -17,7 +17,10 @@ use crate::{Backend, Result, Store, StoreError, Tx, from_ms, ms};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
+use std::collections::HashMap;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
+use trygg_crypto::DataKey;
 use trygg_domain::{AlarmId, DeviceId, PersonId, TenantId, UnitId};
 use zeroize::Zeroizing;
 
@@ -313,18 +316,125 @@ impl Tx<'_> {
 }
 
 /// An alarm's id and its request sealed under the person's key, made
-/// before the transaction (opening the key needs a connection of its own).
+/// before the transaction (opening the key needs a connection of its own),
+/// with the id of the key it was sealed under: the insert writes the alarm
+/// only while that is still the person's key.
 struct SealedAlarm {
     id: AlarmId,
     request: Vec<u8>,
+    key_id: String,
+}
+
+impl SealedAlarm {
+    fn new(
+        clock: &dyn trygg_domain::Clock,
+        key_id: &str,
+        key: &DataKey,
+        request: &str,
+    ) -> Result<Self> {
+        let id = AlarmId::generate(clock);
+        let request = Fields::new(key, "alarms", id).seal("request", request)?;
+        Ok(Self {
+            id,
+            request,
+            key_id: key_id.to_owned(),
+        })
+    }
 }
 
 impl Store {
     async fn seal_alarm(&self, device: &Device, request: &str) -> Result<SealedAlarm> {
-        let id = AlarmId::generate(self.clock.as_ref());
-        let key = self.person_key(device.tenant, device.person).await?;
-        let request = Fields::new(&key, "alarms", id).seal("request", request)?;
-        Ok(SealedAlarm { id, request })
+        let (key_id, key) = self.person_key_and_id(device.tenant, device.person).await?;
+        SealedAlarm::new(self.clock.as_ref(), &key_id, &key, request)
+    }
+}
+
+/// How long the alarm path uses a person's data key it opened before it
+/// reads the key again.
+const REMEMBERED_KEY_TTL: Duration = Duration::minutes(10);
+/// The most person keys remembered (a few hundred bytes each).
+const MAX_REMEMBERED_KEYS: usize = 100_000;
+
+/// The data keys of persons whose devices alarmed lately, so that an alarm
+/// costs no key read before its commit (one hand-over to the database less
+/// between a device's request and its acknowledgement).
+///
+/// A remembered key is never trusted on its own word: an alarm's insert
+/// writes nothing unless the key it was sealed under is still the person's
+/// (`data_key_id` checked in the same statement), so an erasure anywhere,
+/// by this process or another on the same database, takes effect at the
+/// next alarm; the alarm is then sealed again with the key read afresh (or
+/// refused, the person being erased). This process also forgets the key
+/// at once when it erases the person. Keys are zeroized when dropped.
+#[derive(Default)]
+pub(crate) struct RememberedKeys {
+    keys: std::sync::Mutex<HashMap<(TenantId, PersonId), RememberedKey>>,
+}
+
+struct RememberedKey {
+    id: String,
+    key: Arc<DataKey>,
+    read_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for RememberedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RememberedKeys(..)")
+    }
+}
+
+impl RememberedKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, PersonId), RememberedKey>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(
+        &self,
+        tenant: TenantId,
+        person: PersonId,
+        now: OffsetDateTime,
+    ) -> Option<(String, Arc<DataKey>)> {
+        let mut keys = self.lock();
+        match keys.get(&(tenant, person)) {
+            Some(k) if now - k.read_at < REMEMBERED_KEY_TTL => Some((k.id.clone(), k.key.clone())),
+            Some(_) => {
+                keys.remove(&(tenant, person));
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(
+        &self,
+        tenant: TenantId,
+        person: PersonId,
+        id: String,
+        key: Arc<DataKey>,
+        now: OffsetDateTime,
+    ) {
+        let mut keys = self.lock();
+        if keys.len() >= MAX_REMEMBERED_KEYS {
+            keys.retain(|_, k| now - k.read_at < REMEMBERED_KEY_TTL);
+            if keys.len() >= MAX_REMEMBERED_KEYS {
+                keys.clear();
+            }
+        }
+        keys.insert(
+            (tenant, person),
+            RememberedKey {
+                id,
+                key,
+                read_at: now,
+            },
+        );
+    }
+
+    /// Forgets a person's key (erased, or refused by an insert).
+    pub(crate) fn forget(&self, tenant: TenantId, person: PersonId) {
+        self.lock().remove(&(tenant, person));
     }
 }
 
@@ -372,7 +482,8 @@ async fn insert_alarm(
         sqlx::query(
             "INSERT INTO alarms (id, tenant_id, device_id, person_id, unit_id, ref, kind, \
              status_code, priority, request, received_at, last_repeat_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 \
+             WHERE EXISTS (SELECT 1 FROM persons WHERE id = $4 AND data_key_id = $13) \
              ON CONFLICT (device_id, ref) WHERE ref_live = 1 \
              DO UPDATE SET repeats = alarms.repeats + 1, last_repeat_at = $11 \
              WHERE alarms.last_repeat_at >= $12 \
@@ -390,6 +501,7 @@ async fn insert_alarm(
         .bind(row.sealed.request.as_slice())
         .bind(ms(now))
         .bind(window)
+        .bind(row.sealed.key_id.as_str())
     };
     let found = match upsert().fetch_optional(&mut *conn).await? {
         Some(found) => found,
@@ -403,15 +515,35 @@ async fn insert_alarm(
             .bind(window)
             .execute(&mut *conn)
             .await?;
-            upsert().fetch_optional(&mut *conn).await?.ok_or_else(|| {
-                StoreError::Corrupt("an alarm neither inserted nor repeated".into())
-            })?
+            match upsert().fetch_optional(&mut *conn).await? {
+                Some(found) => found,
+                None => return Err(key_gone(conn, row).await),
+            }
         }
     };
     Ok(Recorded {
         alarm: id_col(&found, "id")?,
         repeat: found.try_get::<i64, _>("repeats")? > 0,
     })
+}
+
+/// Why an alarm was neither inserted nor repeated: the key it was sealed
+/// under is no longer the person's.
+async fn key_gone(conn: &mut AnyConnection, row: &AlarmRow) -> StoreError {
+    let current =
+        sqlx::query_scalar::<_, Option<String>>("SELECT data_key_id FROM persons WHERE id = $1")
+            .bind(row.person.to_string())
+            .fetch_optional(&mut *conn)
+            .await;
+    match current {
+        Ok(Some(None)) => StoreError::Erased("person"),
+        Ok(Some(Some(id))) if id != row.sealed.key_id => {
+            StoreError::Conflict("the person's data key changed while the alarm was sealed".into())
+        }
+        Ok(None) => StoreError::NotFound("person"),
+        Ok(Some(Some(_))) => StoreError::Corrupt("an alarm neither inserted nor repeated".into()),
+        Err(e) => e.into(),
+    }
 }
 
 impl Tx<'_> {
@@ -549,10 +681,32 @@ impl Store {
         device: &Device,
         incoming: &IncomingAlarm<'_>,
     ) -> Result<Recorded> {
-        let sealed = self.seal_alarm(device, incoming.request).await?;
-        self.alarms
+        let (tenant, person) = (device.tenant, device.person);
+        if let Some((key_id, key)) = self.remembered_keys.get(tenant, person, self.clock.now()) {
+            let sealed = SealedAlarm::new(self.clock.as_ref(), &key_id, &key, incoming.request)?;
+            match self
+                .alarms
+                .write(AlarmRow::new(device, incoming, sealed))
+                .await
+            {
+                Ok(recorded) => return Ok(recorded),
+                // Erased or otherwise refused: read the key afresh and try
+                // once more (the insert is idempotent by `(device, ref)`).
+                Err(e) => {
+                    tracing::debug!(error = %e, "an alarm sealed with a remembered key was refused");
+                    self.remembered_keys.forget(tenant, person);
+                }
+            }
+        }
+        let (key_id, key) = self.person_key_and_id(tenant, person).await?;
+        let sealed = SealedAlarm::new(self.clock.as_ref(), &key_id, &key, incoming.request)?;
+        let recorded = self
+            .alarms
             .write(AlarmRow::new(device, incoming, sealed))
-            .await
+            .await?;
+        self.remembered_keys
+            .remember(tenant, person, key_id, Arc::new(key), self.clock.now());
+        Ok(recorded)
     }
 
     /// The devices reported silent and not heard since (few: found through

@@ -133,6 +133,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     appender: audit::Appender,
     alarms: group::GroupWriter<alarms::AlarmWrites>,
+    remembered_keys: Arc<alarms::RememberedKeys>,
 }
 
 pub(crate) fn ms(t: OffsetDateTime) -> i64 {
@@ -166,6 +167,7 @@ impl Store {
             clock,
             appender,
             alarms,
+            remembered_keys: Arc::default(),
         })
     }
 
@@ -276,6 +278,9 @@ async fn connect(database: &Database, max_connections: u32) -> Result<(AnyPool, 
             }
             let url = format!("sqlite://{}?mode=rwc", path.display());
             let pool = options
+                // A connection to a local file does not go away: no ping
+                // (a round trip to SQLite's worker thread) before each use.
+                .test_before_acquire(false)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         // Durable, concurrent readers, referential integrity,

@@ -489,6 +489,7 @@ impl Store {
         tx.record_operator(operator, tenant, Some(person), "erase_person")
             .await?;
         tx.commit().await?;
+        self.remembered_keys.forget(tenant, person);
         self.checkpoint().await?;
         tracing::info!(%person, "person erased (data key destroyed)");
         Ok(())

@@ -73,6 +73,16 @@ fn refused(what: &'static str) -> StoreError {
 
 impl Store {
     pub(crate) async fn person_key(&self, tenant: TenantId, person: PersonId) -> Result<DataKey> {
+        Ok(self.person_key_and_id(tenant, person).await?.1)
+    }
+
+    /// The person's data key and its id (which an alarm's insert checks is
+    /// still the person's: see [`crate::alarms`]).
+    pub(crate) async fn person_key_and_id(
+        &self,
+        tenant: TenantId,
+        person: PersonId,
+    ) -> Result<(String, DataKey)> {
         let row = sqlx::query(
             "SELECT p.data_key_id, k.kek_id, k.wrapped FROM persons p \
              LEFT JOIN data_keys k ON k.id = p.data_key_id WHERE p.id = $1 AND p.tenant_id = $2",
@@ -82,7 +92,9 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("person"))?;
-        self.row_key(&row, "person")
+        let key = self.row_key(&row, "person")?;
+        let id: Option<String> = row.try_get("data_key_id")?;
+        Ok((id.ok_or(StoreError::Erased("person"))?, key))
     }
 
     fn grant_tenant(grant: &Grant) -> Result<TenantId> {

@@ -151,6 +151,26 @@ on_both_backends! {
         assert_eq!(occurrences(&bytes, &db.as_stored(b"<cid>4600001</cid>")), 0);
     }
 
+    async fn an_erased_persons_alarm_is_refused_even_where_their_key_is_remembered(backend) {
+        // The receiver remembers the data key of a person whose device
+        // alarmed. Another process on the same database erases the person:
+        // the receiver's next alarm for them must not be stored under the
+        // destroyed key, and must say why.
+        let (db, receiver, clock) = store(backend).await;
+        let device = provisioned(&receiver, "larm-0001", "4600001").await;
+        let request = "<mrq><ref>K1</ref><cid>4600001</cid><dty>0005</dty></mrq>";
+        receiver.record_alarm(&device, &alarm("K1", request)).await.unwrap();
+        let other = db.open(&clock).await.unwrap();
+        other.erase_person(device.tenant, device.person, "test").await.unwrap();
+        let refused = receiver.record_alarm(&device, &alarm("K2", request)).await;
+        assert!(matches!(refused, Err(StoreError::Erased(_))), "{refused:?}");
+        // Not even a repeat of the alarm stored before the erasure.
+        let repeat = receiver.record_alarm(&device, &alarm("K1", request)).await;
+        assert!(matches!(repeat, Err(StoreError::Erased(_))), "{repeat:?}");
+        assert_eq!(receiver.alarm_counts(device.id).await.unwrap(), (1, 0));
+        other.close().await;
+    }
+
     async fn concurrent_repeats_make_one_alarm(backend) {
         let (_db, store, _clock) = store(backend).await;
         let device = provisioned(&store, "larm-0001", "4600001").await;
