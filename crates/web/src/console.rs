@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use std::convert::Infallible;
-use trygg_domain::{Account, Action, AlarmId, Part, PersonId, StaffId};
+use trygg_domain::{Account, Action, AlarmId, Part, PersonId, StaffId, TenantId};
 
 /// An alarm as a page shows it.
 struct Shown {
@@ -135,6 +135,9 @@ struct QueuePage<'a> {
     a: &'static AlarmTexts,
     items: Vec<Item>,
     technical: Vec<Item>,
+    /// The alarm fingerprint read before the lists: the page's live stream
+    /// reports any change after it (see [`events`]).
+    since: String,
 }
 
 /// `GET /alarms`: the open alarms of the units the staff member works in,
@@ -152,6 +155,7 @@ pub async fn queue(
         let Account::Staff { tenant, staff } = cx.session.record.account else {
             return Err(WebError::Forbidden);
         };
+        let since = fingerprint(&state, tenant).await?;
         let units: Vec<_> = state
             .store
             .roles_of(staff)
@@ -203,6 +207,7 @@ pub async fn queue(
                 a,
                 items,
                 technical,
+                since,
             }
             .render(),
         ))
@@ -218,6 +223,8 @@ struct MinePage<'a> {
     t: &'static Texts,
     a: &'static AlarmTexts,
     items: Vec<Item>,
+    /// As in [`QueuePage`].
+    since: String,
 }
 
 /// `GET /alarms/mine`: the alarms a home-care staff member was sent to, on
@@ -234,6 +241,7 @@ pub async fn mine(
         let Account::Staff { tenant, staff } = cx.session.record.account else {
             return Err(WebError::Forbidden);
         };
+        let since = fingerprint(&state, tenant).await?;
         let persons = state
             .store
             .persons_with_alarms_dispatched_to(tenant, staff)
@@ -262,6 +270,7 @@ pub async fn mine(
                 t: cx.t(),
                 a,
                 items,
+                since,
             }
             .render(),
         ))
@@ -270,21 +279,49 @@ pub async fn mine(
     respond(cx.lang, result)
 }
 
-/// `GET /alarms/events`: server-sent events, one `changed` whenever an
-/// alarm of the staff member's tenant is received or moves a step (see
-/// [`crate::live`]). No personal data: the page reloads and decides again.
+/// The tenant's alarm fingerprint (counts and times, no personal data).
+async fn fingerprint(state: &AppState, tenant: TenantId) -> Result<String, WebError> {
+    state
+        .store
+        .alarms_fingerprint(tenant)
+        .await
+        .map_err(WebError::Unavailable)
+}
+
+/// The longest `since` an event stream takes; longer is no fingerprint.
+const MAX_SINCE: usize = 200;
+
+/// The query of [`events`].
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// The fingerprint the page was rendered after.
+    since: Option<String>,
+}
+
+/// `GET /alarms/events[?since=…]`: server-sent events, one `changed`
+/// whenever an alarm of the staff member's tenant is received or moves a
+/// step (see [`crate::live`]). No personal data: the page reloads and
+/// decides again. A page passes the fingerprint it was rendered after, so
+/// that a change between its rendering and its stream's opening is
+/// reported too; without one (or with one that is no fingerprint: at worst
+/// a reload), the stream starts from now.
 pub async fn events(
     State(state): State<AppState>,
     Authenticated(session): Authenticated,
+    Query(q): Query<EventsQuery>,
 ) -> Result<impl IntoResponse, WebError> {
     let Account::Staff { tenant, staff } = session.record.account else {
         return Err(WebError::Forbidden);
     };
-    let current = state
-        .store
-        .alarms_fingerprint(tenant)
-        .await
-        .map_err(WebError::Unavailable)?;
+    let current = match q.since {
+        Some(since)
+            if since.len() <= MAX_SINCE
+                && since.bytes().all(|b| b.is_ascii_digit() || b == b'.') =>
+        {
+            since
+        }
+        _ => fingerprint(&state, tenant).await?,
+    };
     let subscription = state
         .alarm_events
         .subscribe(&state.store, tenant, staff, current)?;

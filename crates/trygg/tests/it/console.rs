@@ -184,6 +184,24 @@ on_both_backends! {
         }
         app.store.record_alarm(&device, &incoming("Q5")).await.unwrap();
         until_changed(&mut late).await;
+        // A change between a page's rendering and its stream's opening is
+        // reported: the page passes the state it was rendered after.
+        for page in ["/alarms", "/alarms/mine"] {
+            let html = other.get(page).await.text().await.unwrap();
+            let since = html
+                .split("data-since=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("{page} names the state it shows: {html}"))
+                .to_owned();
+            app.store.record_alarm(&device, &incoming(&format!("R{}", page.len()))).await.unwrap();
+            let mut stream = other.get(&format!("/alarms/events?since={since}")).await;
+            assert_eq!(stream.status(), 200);
+            until_changed(&mut stream).await;
+        }
+        // Something that is no fingerprint is ignored: the stream starts from now.
+        let odd = other.get("/alarms/events?since=%3Cscript%3E").await;
+        assert_eq!(odd.status(), 200);
         // A page closed gives its place back.
         drop(open.pop());
         let mut again = None;
@@ -234,13 +252,15 @@ on_both_backends! {
     }
 }
 
-/// What an event stream sends up to and including its next `changed`.
+/// What an event stream sends up to and including its next `changed`,
+/// which must come within 30 s (keep-alive comments do not count).
 async fn until_changed(events: &mut reqwest::Response) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut seen = String::new();
     while !seen.contains("event: changed") {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), events.chunk())
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
             .await
-            .expect("an event within 30 s")
+            .unwrap_or_else(|_| panic!("no change reported within 30 s; the stream sent {seen:?}"))
             .unwrap()
             .expect("the stream stays open");
         seen.push_str(&String::from_utf8_lossy(&chunk));
