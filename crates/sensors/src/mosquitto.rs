@@ -49,6 +49,10 @@ pub enum FileError {
     /// control character.
     #[error("the password must be at least 12 characters, without control characters")]
     BadPassword,
+    /// A path for Mosquitto's configuration that is not absolute or not
+    /// printable text on one line.
+    #[error("paths in Mosquitto's configuration must be absolute, printable, on one line")]
+    BadPath,
 }
 
 /// One line of Mosquitto's password file for `user`, hashed with `salt`
@@ -135,9 +139,121 @@ pub fn acl_file(ingest_user: &str) -> Result<String, FileError> {
     ))
 }
 
+/// What Mosquitto's configuration file is made from (`trygg admin mqtt
+/// config`).
+#[derive(Debug, Clone)]
+pub struct BrokerFiles<'a> {
+    /// Where devices connect, over TLS only: an address (`None`: every
+    /// address) and a port.
+    pub device_listener: (Option<std::net::IpAddr>, u16),
+    /// The loopback port Trygg's ingest connects to in plain MQTT.
+    pub ingest_port: u16,
+    /// The server certificate chain and its key, PEM.
+    pub cert: &'a std::path::Path,
+    /// The certificate's private key, PEM.
+    pub key: &'a std::path::Path,
+    /// The password file ([`password_line`] lines).
+    pub password_file: &'a std::path::Path,
+    /// The ACL file ([`acl_file`]).
+    pub acl_file: &'a std::path::Path,
+    /// Where Mosquitto keeps its sessions (queued events for Trygg).
+    pub persistence_dir: &'a std::path::Path,
+}
+
+/// A path Mosquitto's configuration can hold: absolute, printable, on one
+/// line, with no surrounding spaces (Mosquitto reads the rest of the line).
+fn config_path(path: &std::path::Path) -> Result<&str, FileError> {
+    let text = path.to_str().ok_or(FileError::BadPath)?;
+    let printable = !text.chars().any(char::is_control) && text.trim() == text;
+    if path.is_absolute() && printable && !text.is_empty() {
+        Ok(text)
+    } else {
+        Err(FileError::BadPath)
+    }
+}
+
+/// Mosquitto's configuration for Trygg: devices on a listener of their own
+/// that speaks only TLS (1.2 or later), Trygg's ingest on loopback (plain
+/// MQTT never leaves the machine), no anonymous users, Trygg's password and
+/// ACL files for every listener, and sessions kept on disk.
+pub fn config_file(files: &BrokerFiles<'_>) -> Result<String, FileError> {
+    let (address, device_port) = files.device_listener;
+    let device_listener = match address {
+        Some(ip) => format!("{device_port} {ip}"),
+        None => device_port.to_string(),
+    };
+    let mut dir = config_path(files.persistence_dir)?.to_owned();
+    if !dir.ends_with('/') {
+        dir.push('/');
+    }
+    Ok(format!(
+        "# Mosquitto for Trygg's sensors, made by `trygg admin mqtt config`.\n\
+         per_listener_settings false\n\
+         allow_anonymous false\n\
+         password_file {passwd}\n\
+         acl_file {acl}\n\
+         \n\
+         # Devices: TLS only, 1.2 or later.\n\
+         listener {device_listener}\n\
+         certfile {cert}\n\
+         keyfile {key}\n\
+         tls_version tlsv1.2\n\
+         \n\
+         # Trygg's ingest, on this machine only.\n\
+         listener {ingest} 127.0.0.1\n\
+         \n\
+         # What waits for Trygg while it is down, kept on disk.\n\
+         persistence true\n\
+         persistence_location {dir}\n\
+         autosave_on_changes true\n\
+         autosave_interval 1\n\
+         max_queued_messages 100000\n",
+        passwd = config_path(files.password_file)?,
+        acl = config_path(files.acl_file)?,
+        cert = config_path(files.cert)?,
+        key = config_path(files.key)?,
+        ingest = files.ingest_port,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_has_devices_on_tls_only_and_refuses_a_path_that_adds_a_line() {
+        let p = std::path::Path::new;
+        let files = BrokerFiles {
+            device_listener: (None, 8883),
+            ingest_port: 1883,
+            cert: p("/etc/trygg/cert.pem"),
+            key: p("/etc/trygg/key.pem"),
+            password_file: p("/etc/mosquitto/trygg.passwd"),
+            acl_file: p("/etc/mosquitto/trygg.acl"),
+            persistence_dir: p("/var/lib/mosquitto"),
+        };
+        let text = config_file(&files).unwrap();
+        let listeners: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("listener "))
+            .collect();
+        assert_eq!(listeners, ["listener 8883", "listener 1883 127.0.0.1"]);
+        assert!(text.contains("allow_anonymous false\n"));
+        assert!(text.contains("certfile /etc/trygg/cert.pem\nkeyfile /etc/trygg/key.pem\n"));
+        assert!(text.contains("persistence_location /var/lib/mosquitto/\n"));
+        for bad in [
+            "/etc/x\nallow_anonymous true",
+            "relative.pem",
+            "/etc/x ",
+            "",
+        ] {
+            let files = BrokerFiles {
+                cert: p(bad),
+                ..files.clone()
+            };
+            assert_eq!(config_file(&files), Err(FileError::BadPath), "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_line_matches_what_mosquitto_passwd_writes() {

@@ -1,4 +1,4 @@
-//! Sensors over MQTT: `trygg admin mqtt password | acl` (Mosquitto's files,
+//! Sensors over MQTT: `trygg admin mqtt password | acl | config` (Mosquitto's files,
 //! which Mosquitto enforces), and the settings that start the sensor
 //! ingest in `trygg serve`.
 
@@ -6,7 +6,7 @@ use crate::config::{ConfigError, ServeSettings, SettingValue};
 use anyhow::Context as _;
 use clap::Subcommand;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trygg_sensors::{BrokerUrl, ClientConfig, Ingest, MAX_IN_FLIGHT};
 use trygg_store::Store;
@@ -33,6 +33,35 @@ pub enum MqttCmd {
         #[arg(long, default_value = "trygg-ingest")]
         ingest_user: String,
     },
+    /// Print Mosquitto's configuration: devices connect over TLS only (1.2
+    /// or later) with their password, Trygg's ingest over loopback, every
+    /// listener under the password and ACL files, sessions kept on disk.
+    Config {
+        /// The port devices connect to over TLS.
+        #[arg(long, default_value_t = 8883)]
+        device_port: u16,
+        /// The address devices connect to (default: every address).
+        #[arg(long)]
+        device_address: Option<std::net::IpAddr>,
+        /// The loopback port of Trygg's ingest (`mqtt_url`).
+        #[arg(long, default_value_t = 1883)]
+        ingest_port: u16,
+        /// The server certificate chain (PEM) devices see.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Its private key (PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The password file (`admin mqtt password` lines).
+        #[arg(long, default_value = "/etc/mosquitto/trygg.passwd")]
+        password_file: PathBuf,
+        /// The ACL file (`admin mqtt acl`).
+        #[arg(long, default_value = "/etc/mosquitto/trygg.acl")]
+        acl_file: PathBuf,
+        /// Where Mosquitto keeps sessions.
+        #[arg(long, default_value = "/var/lib/mosquitto")]
+        persistence_dir: PathBuf,
+    },
 }
 
 /// Runs `admin mqtt …`. Needs no database.
@@ -48,6 +77,29 @@ pub fn run(command: MqttCmd) -> anyhow::Result<ExitCode> {
             trygg_sensors::mosquitto::password_line(&user, password, &salt)?
         }
         MqttCmd::Acl { ingest_user } => trygg_sensors::mosquitto::acl_file(&ingest_user)?,
+        MqttCmd::Config {
+            device_port,
+            device_address,
+            ingest_port,
+            cert,
+            key,
+            password_file,
+            acl_file,
+            persistence_dir,
+        } => {
+            if device_port == ingest_port {
+                anyhow::bail!("devices and the ingest need ports of their own");
+            }
+            trygg_sensors::mosquitto::config_file(&trygg_sensors::mosquitto::BrokerFiles {
+                device_listener: (device_address, device_port),
+                ingest_port,
+                cert: &cert,
+                key: &key,
+                password_file: &password_file,
+                acl_file: &acl_file,
+                persistence_dir: &persistence_dir,
+            })?
+        }
     };
     // A closed pipe ends the command quietly.
     let mut out = std::io::stdout().lock();

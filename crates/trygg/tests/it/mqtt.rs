@@ -1,7 +1,9 @@
 //! Sensors over MQTT with a real broker: each test starts its own Mosquitto
-//! (on a free port, no anonymous access) with the password and ACL files
-//! that `trygg admin mqtt` prints, a Trygg server whose ingest reads from
-//! it, and publishes with `mosquitto_pub` as the sensors.
+//! with the configuration, password and ACL files that `trygg admin mqtt`
+//! prints (devices over TLS on a free port, with a certificate from `trygg
+//! admin dev-cert`; the ingest over loopback on another; no anonymous
+//! access), a Trygg server whose ingest reads from it, and publishes with
+//! `mosquitto_pub` over TLS as the sensors.
 //!
 //! Nothing waits for a time to pass: each check polls the store or the
 //! ingest's counts until they say so, within a bound.
@@ -48,7 +50,10 @@ fn write_private(path: &Path, text: &str) {
 /// A Mosquitto of the test's own, stopped when dropped.
 struct Broker {
     _child: tokio::process::Child,
+    /// Where devices connect, over TLS.
     port: u16,
+    /// Where Trygg's ingest connects, over loopback.
+    ingest_port: u16,
     log: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -75,11 +80,60 @@ impl Broker {
         assert!(out.status.success(), "{}", stderr(&out));
         let acl = dir.path().join("acl");
         write_private(&acl, &stdout(&out));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (port, ingest_port) = (free_port(), free_port());
+        // The broker's certificate, from a CA of the test's own.
+        let tls = dir.path().join("tls");
+        let out = trygg_with_stdin(
+            &[
+                "admin",
+                "dev-cert",
+                "--out",
+                &tls.display().to_string(),
+                "--host",
+                "127.0.0.1",
+            ],
+            "",
+        )
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        // Mosquitto's configuration as `trygg admin mqtt config` makes it,
+        // with lines of the test's own after it.
+        let sessions = dir.path().join("sessions");
+        std::fs::create_dir(&sessions).unwrap();
+        let path = |p: &Path| p.display().to_string();
+        let out = trygg_with_stdin(
+            &[
+                "admin",
+                "mqtt",
+                "config",
+                "--device-address",
+                "127.0.0.1",
+                "--device-port",
+                &port.to_string(),
+                "--ingest-port",
+                &ingest_port.to_string(),
+                "--cert",
+                &path(&tls.join("cert.pem")),
+                "--key",
+                &path(&tls.join("key.pem")),
+                "--password-file",
+                &path(&passwd),
+                "--acl-file",
+                &path(&acl),
+                "--persistence-dir",
+                &path(&sessions),
+            ],
+            "",
+        )
+        .await;
+        assert!(out.status.success(), "{}", stderr(&out));
         let log = dir.path().join("mosquitto.log");
         let conf = dir.path().join("mosquitto.conf");
         // `user root`: when the tests run as root, Mosquitto keeps root
@@ -87,16 +141,8 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\n\
-                 allow_anonymous false\n\
-                 password_file {}\n\
-                 acl_file {}\n\
-                 persistence false\n\
-                 user root\n\
-                 log_dest file {}\n\
-                 log_type all\n",
-                passwd.display(),
-                acl.display(),
+                "{}\nuser root\nlog_dest file {}\nlog_type all\n",
+                stdout(&out),
                 log.display()
             ),
         )
@@ -112,20 +158,23 @@ impl Broker {
         let broker = Self {
             _child: child,
             port,
+            ingest_port,
             log,
             dir,
         };
-        eventually("Mosquitto listens", || async {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        })
-        .await;
+        for port in [port, ingest_port] {
+            eventually("Mosquitto listens", || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            })
+            .await;
+        }
         broker
     }
 
     fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        format!("mqtt://127.0.0.1:{}", self.ingest_port)
     }
 
     /// Serve settings whose ingest reads from this broker.
@@ -141,7 +190,24 @@ impl Broker {
         }
     }
 
-    /// `mosquitto_pub` as `user` (MQTT 5, QoS 1), with client id `id`.
+    /// Arguments that reach the device listener over TLS, trusting the
+    /// test's CA.
+    fn device_args(&self) -> Vec<String> {
+        let ca = self.dir.path().join("tls").join("ca.pem");
+        [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "--cafile",
+            &ca.display().to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// `mosquitto_pub` as `user` (MQTT 5, QoS 1), with client id `id`,
+    /// over TLS.
     async fn publish(
         &self,
         id: &str,
@@ -151,7 +217,7 @@ impl Broker {
         payload: &str,
     ) -> Output {
         tokio::process::Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(self.device_args())
             .args(["-V", "mqttv5", "-q", "1", "-i", id])
             .args(["-u", user, "-P", password, "-t", topic, "-m", payload])
             .output()
@@ -282,6 +348,17 @@ on_both_backends! {
         let b = another_device(&app.store, &a, "sensor-b", "4600002", B_PASSWORD).await;
         subscribed(&app).await;
 
+        // Devices speak TLS or nothing: the same publish in plain MQTT on
+        // the device listener never reaches the broker's MQTT layer.
+        let plain = tokio::process::Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-V", "mqttv5", "-q", "1"])
+            .args(["-i", "pub-plain", "-u", "sensor-b", "-P", B_PASSWORD])
+            .args(["-t", &trygg_sensors::topic("sensor-b"), "-m", r#"{"ref":"P0","event":"fall"}"#])
+            .output()
+            .await
+            .unwrap();
+        assert!(!plain.status.success(), "plain MQTT was taken on the TLS listener");
+
         // A on B's topic: Mosquitto refuses it (MQTT 5 tells the publisher).
         let out = broker
             .publish("pub-a-cross", "sensor-a", A_PASSWORD, &trygg_sensors::topic("sensor-b"), r#"{"ref":"X1","event":"fall"}"#)
@@ -307,7 +384,8 @@ on_both_backends! {
         // A device may subscribe (Mosquitto 2.0 grants it) but reads
         // nothing of others' events.
         let mut spy = tokio::process::Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-V", "mqttv5", "-i", "sub-a"])
+            .args(broker.device_args())
+            .args(["-V", "mqttv5", "-i", "sub-a"])
             .args(["-u", "sensor-a", "-P", A_PASSWORD, "-t", trygg_sensors::TOPIC_FILTER, "-q", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -327,6 +405,9 @@ on_both_backends! {
         spy.start_kill().unwrap();
         let spied = spy.wait_with_output().await.unwrap();
         assert!(spied.stdout.is_empty(), "{}", stdout(&spied));
+        // The plain client was never an MQTT client of the broker.
+        let log = broker.log();
+        assert!(log.contains("as sub-a ") && !log.contains("as pub-plain "), "{log}");
         app.server.shutdown().await.unwrap();
     }
 
