@@ -61,7 +61,14 @@ macro_rules! from_str_setting {
         }
     )*};
 }
-from_str_setting!(SocketAddr, u32, u64, String, trygg_web::alarms::MapUrl);
+from_str_setting!(
+    SocketAddr,
+    u32,
+    u64,
+    String,
+    trygg_web::alarms::MapUrl,
+    trygg_web::alarms::MapTiles
+);
 
 impl SettingValue for PathBuf {
     fn parse_setting(s: &str) -> Result<Self, String> {
@@ -389,6 +396,8 @@ settings! {
             "Seconds an alarm may wait untaken before it is escalated: marked, and first in every console of its unit (at most 3600).";
         alarm_map_url: Option<trygg_web::alarms::MapUrl> = "", env "TRYGG_ALARM_MAP_URL",
             "Map service the console links alarm positions (GPS alarms) to: a URL with {lat} and {lon}, e.g. https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}. Unset: the console shows the coordinates and a geo: link, which opens the map app of the operator's device; nothing is sent anywhere.";
+        alarm_map_tiles: Option<trygg_web::alarms::MapTiles> = "", env "TRYGG_ALARM_MAP_TILES",
+            "Tile server the console draws GPS alarms' positions on, in the alarm page: 256-pixel XYZ tiles, a URL with {z}, {x} and {y}, e.g. https://tiles.example.se/{z}/{x}/{y}.png. The operator's browser fetches the tiles around each position shown, so the server learns roughly where the person was: use the organisation's own, or one under a data processing agreement. Unset: no map is drawn.";
         alarm_max_in_flight: u32 = "256", env "TRYGG_ALARM_MAX_IN_FLIGHT",
             "Alarms being committed at once; more are answered busy (snu=6) and the devices retry.";
         mqtt_url: Option<trygg_sensors::BrokerUrl> = "", env "TRYGG_MQTT_URL",

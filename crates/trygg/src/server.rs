@@ -127,7 +127,10 @@ impl Server {
                 auth: std::sync::Arc::new(auth),
                 policy: std::sync::Arc::new(trygg_policy::Authorizer::new()?),
                 admin_policy: std::sync::Arc::new(trygg_policy::AdminAuthorizer::new()?),
-                alarm_map: settings.alarm_map_url.clone(),
+                alarm_map: trygg_web::alarms::Maps {
+                    link: settings.alarm_map_url.clone(),
+                    tiles: settings.alarm_map_tiles.clone(),
+                },
                 alarm_events: Default::default(),
             },
             RouterOptions {

@@ -99,20 +99,7 @@ impl std::str::FromStr for MapUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        if !(s.starts_with("https://") || s.starts_with("http://")) {
-            return Err("must start with https:// or http://".into());
-        }
-        if !(s.contains("{lat}") && s.contains("{lon}")) {
-            return Err("must contain {lat} and {lon}".into());
-        }
-        if s.len() > 512
-            || s.chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "\"'<>`".contains(c))
-        {
-            return Err(
-                "must be at most 512 characters, without spaces, quotes or angle brackets".into(),
-            );
-        }
+        check_template(s, &["{lat}", "{lon}"])?;
         Ok(Self(s.to_owned()))
     }
 }
@@ -124,6 +111,140 @@ impl MapUrl {
             .replace("{lat}", &format!("{:.6}", p.latitude))
             .replace("{lon}", &format!("{:.6}", p.longitude))
     }
+}
+
+/// How the console shows alarm positions beyond their coordinates and a
+/// `geo:` link: a link to a map service, a map drawn from a tile server.
+#[derive(Debug, Clone, Default)]
+pub struct Maps {
+    /// The map service positions link to.
+    pub link: Option<MapUrl>,
+    /// The tile server positions are drawn on.
+    pub tiles: Option<MapTiles>,
+}
+
+/// A URL template's parts checked alike: a scheme, no spaces, quotes or
+/// angle brackets, at most 512 characters, and the placeholders it needs.
+fn check_template(s: &str, needs: &[&str]) -> Result<(), String> {
+    if !(s.starts_with("https://") || s.starts_with("http://")) {
+        return Err("must start with https:// or http://".into());
+    }
+    if needs.iter().any(|n| !s.contains(n)) {
+        return Err(format!("must contain {}", needs.join(", ")));
+    }
+    if s.len() > 512
+        || s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'<>`".contains(c))
+    {
+        return Err(
+            "must be at most 512 characters, without spaces, quotes or angle brackets".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A tile server the console draws alarm positions on, in the page: an
+/// `https://` (or `http://`) URL of 256-pixel XYZ tiles ("slippy map"
+/// tiles, as OpenStreetMap and most tile servers serve them) with `{z}`,
+/// `{x}` and `{y}`, e.g. `https://tiles.example.se/{z}/{x}/{y}.png`.
+///
+/// The operator's browser fetches the tiles around a position whenever an
+/// alarm page with one is shown, so the tile server learns roughly where
+/// the person was: it should be the organisation's own, or one under a data
+/// processing agreement. The page's content security policy allows images
+/// from its origin only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    template: String,
+    origin: String,
+}
+
+/// The zoom level positions are drawn at: streets and house numbers.
+pub const MAP_ZOOM: u8 = 16;
+/// The drawn map's width and height, in pixels.
+pub const MAP_SIZE: (i64, i64) = (480, 320);
+const TILE: i64 = 256;
+
+impl std::str::FromStr for MapTiles {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        check_template(s, &["{z}", "{x}", "{y}"])?;
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or("must start with https:// or http://")?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // The origin goes into the content security policy: a host name or
+        // address and a port, nothing that could end or add a directive.
+        let plain = host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        if host.is_empty() || !plain {
+            return Err("must name its host plainly (letters, digits, '-', '.', a port)".into());
+        }
+        Ok(Self {
+            template: s.to_owned(),
+            origin: format!("{scheme}://{host}"),
+        })
+    }
+}
+
+/// One tile of a drawn map: where to fetch it and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tile {
+    /// The tile's URL.
+    pub href: String,
+    /// Its left edge in the map, pixels (may be negative).
+    pub x: i64,
+    /// Its top edge in the map, pixels (may be negative).
+    pub y: i64,
+}
+
+impl MapTiles {
+    /// The origin (`scheme://host[:port]`) images are fetched from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The tiles of a [`MAP_SIZE`] map at [`MAP_ZOOM`] with `p` in its
+    /// middle (Web Mercator, as XYZ tiles are cut). Latitudes beyond the
+    /// projection's ±85.0511° are drawn at its edge.
+    pub fn draw(&self, p: &Position) -> Vec<Tile> {
+        let world = TILE << MAP_ZOOM;
+        let (px, py) = world_pixel(p.latitude, p.longitude, world);
+        let (w, h) = MAP_SIZE;
+        let (left, top) = (px - w / 2, py - h / 2);
+        let tiles = world / TILE;
+        let mut out = Vec::new();
+        for ty in top.div_euclid(TILE)..=(top + h - 1).div_euclid(TILE) {
+            if !(0..tiles).contains(&ty) {
+                continue;
+            }
+            for tx in left.div_euclid(TILE)..=(left + w - 1).div_euclid(TILE) {
+                let href = self
+                    .template
+                    .replace("{z}", &MAP_ZOOM.to_string())
+                    .replace("{x}", &tx.rem_euclid(tiles).to_string())
+                    .replace("{y}", &ty.to_string());
+                out.push(Tile {
+                    href,
+                    x: tx * TILE - left,
+                    y: ty * TILE - top,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Web Mercator: the pixel of a position in a world `world` pixels wide.
+fn world_pixel(latitude: f64, longitude: f64, world: i64) -> (i64, i64) {
+    let size = world as f64;
+    let lat = latitude.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+    let x = (longitude.clamp(-180.0, 180.0) + 180.0) / 360.0 * size;
+    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * size;
+    let clamp = |v: f64| (v.floor() as i64).clamp(0, world - 1);
+    (clamp(x), clamp(y))
 }
 
 impl From<trygg_scaip::Request> for Reported {
@@ -315,4 +436,78 @@ pub fn routes() -> Router<AppState> {
         .route("/api/persons/{id}/alarms/{alarm}/dispatch", post(dispatch))
         .route("/api/persons/{id}/alarms/{alarm}/on-site", post(on_site))
         .route("/api/persons/{id}/alarms/{alarm}/close", post(close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(latitude: f64, longitude: f64) -> Position {
+        Position {
+            latitude,
+            longitude,
+            fixed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_position_is_drawn_in_the_middle_of_the_tiles_around_it() {
+        let tiles: MapTiles = "https://tiles.example.se/{z}/{x}/{y}.png".parse().unwrap();
+        assert_eq!(tiles.origin(), "https://tiles.example.se");
+        // Stockholm, Sergels torg: tile 36057/19273 at zoom 16, pixel
+        // (9,230,664, 4,933,985) of the world (computed apart, with the
+        // OpenStreetMap wiki's formula).
+        let drawn = tiles.draw(&at(59.329323, 18.068581));
+        assert_eq!(drawn.len(), 9);
+        assert_eq!(
+            drawn[0],
+            Tile {
+                href: "https://tiles.example.se/16/36056/19272.png".into(),
+                x: -88,
+                y: -193
+            }
+        );
+        let (w, h) = MAP_SIZE;
+        let middle = drawn
+            .iter()
+            .find(|t| (t.x..t.x + TILE).contains(&(w / 2)) && (t.y..t.y + TILE).contains(&(h / 2)))
+            .unwrap();
+        assert_eq!(middle.href, "https://tiles.example.se/16/36057/19273.png");
+        // The tiles cover the map, each once.
+        for t in &drawn {
+            assert!(t.x > -TILE && t.x < w && t.y > -TILE && t.y < h, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_date_line_wraps_and_the_poles_stop_at_the_projections_edge() {
+        let tiles: MapTiles = "https://t.example/{z}/{x}/{y}".parse().unwrap();
+        let east = tiles.draw(&at(0.0, 179.9999));
+        assert!(east.iter().any(|t| t.href.contains("/16/0/")), "{east:?}");
+        assert!(east.iter().all(|t| !t.href.contains("/65536/")));
+        let north = tiles.draw(&at(89.9, 10.0));
+        assert!(
+            !north.is_empty() && north.iter().all(|t| t.href.contains("/0")),
+            "{north:?}"
+        );
+        assert!(tiles.draw(&at(f64::NAN, f64::NAN)).len() <= 9);
+    }
+
+    #[test]
+    fn a_tile_server_must_name_its_host_plainly() {
+        for bad in [
+            "ftp://t.example/{z}/{x}/{y}",
+            "https://t.example/{z}/{x}",
+            "https://t.example;script-src/{z}/{x}/{y}",
+            "https://{z}.t.example/{x}/{y}",
+            "https://user@t.example/{z}/{x}/{y}",
+            "https://t.example/{z}/{x}/{y} x",
+        ] {
+            assert!(bad.parse::<MapTiles>().is_err(), "{bad}");
+        }
+        let ok: MapTiles = "http://127.0.0.1:8099/tiles/{z}/{x}/{y}.png"
+            .parse()
+            .unwrap();
+        assert_eq!(ok.origin(), "http://127.0.0.1:8099");
+    }
 }

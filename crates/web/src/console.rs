@@ -51,6 +51,11 @@ struct Place {
     fixed: String,
     geo_uri: String,
     map_link: Option<String>,
+    /// The tiles of a map drawn around it, if a tile server is configured,
+    /// the map's size and its centre (the position).
+    tiles: Vec<alarms::Tile>,
+    size: (i64, i64),
+    centre: (i64, i64),
 }
 
 fn local(rfc3339: &str) -> String {
@@ -62,7 +67,7 @@ fn local(rfc3339: &str) -> String {
         .unwrap_or_default()
 }
 
-fn shown(a: &'static AlarmTexts, map: Option<&alarms::MapUrl>, v: AlarmView) -> Shown {
+fn shown(a: &'static AlarmTexts, maps: &alarms::Maps, v: AlarmView) -> Shown {
     let mut said = Vec::new();
     let mut position = None;
     if let Some(r) = v.reported {
@@ -80,7 +85,10 @@ fn shown(a: &'static AlarmTexts, map: Option<&alarms::MapUrl>, v: AlarmView) -> 
             coordinates: p.coordinates(),
             fixed: p.fixed_at.as_deref().map(local).unwrap_or_default(),
             geo_uri: format!("geo:{}", p.coordinates()),
-            map_link: map.map(|m| m.link(&p)),
+            map_link: maps.link.as_ref().map(|m| m.link(&p)),
+            tiles: maps.tiles.as_ref().map(|t| t.draw(&p)).unwrap_or_default(),
+            size: alarms::MAP_SIZE,
+            centre: (alarms::MAP_SIZE.0 / 2, alarms::MAP_SIZE.1 / 2),
         });
     }
     Shown {
@@ -182,7 +190,7 @@ pub async fn queue(
             let show = |views: Vec<AlarmView>| {
                 views
                     .into_iter()
-                    .map(|v| shown(a, state.alarm_map.as_ref(), v))
+                    .map(|v| shown(a, &state.alarm_map, v))
                     .collect::<Vec<_>>()
             };
             if !open.is_empty() {
@@ -254,7 +262,7 @@ pub async fn mine(
                 .filter(|v| {
                     matches!(v.state, "dispatched" | "on_site") && v.dispatched_to == Some(staff)
                 })
-                .map(|v| shown(a, state.alarm_map.as_ref(), v))
+                .map(|v| shown(a, &state.alarm_map, v))
                 .collect();
             if !alarms.is_empty() {
                 items.push(Item {
@@ -372,7 +380,7 @@ pub async fn person(
         let about = record::read_overview_if_allowed(&state, &cx.session, person).await?;
         let (closed, open): (Vec<_>, Vec<_>) = views
             .into_iter()
-            .map(|v| shown(a, state.alarm_map.as_ref(), v))
+            .map(|v| shown(a, &state.alarm_map, v))
             .partition(|s| s.state == "closed" || s.is_status);
         let mut staff: Vec<_> = authors(&state, &cx.session).await?.into_iter().collect();
         staff.sort_by(|x, y| x.1.cmp(&y.1));

@@ -678,6 +678,8 @@ pub struct AlarmTexts {
     pub position_fixed: &'static str,
     pub open_map_app: &'static str,
     pub open_map: &'static str,
+    /// The drawn map's description for screen readers (the coordinates follow).
+    pub map_of: &'static str,
     pub raw_message: &'static str,
 }
 
@@ -725,6 +727,7 @@ pub static ALARMS_SV: AlarmTexts = AlarmTexts {
     position_fixed: "bestämd",
     open_map_app: "Öppna i kartappen",
     open_map: "Visa på karta",
+    map_of: "Karta med larmets position, mitt i bilden:",
     raw_message: "Hela meddelandet",
 };
 
@@ -772,6 +775,7 @@ pub static ALARMS_EN: AlarmTexts = AlarmTexts {
     position_fixed: "fixed",
     open_map_app: "Open in the map app",
     open_map: "Show on a map",
+    map_of: "Map with the alarm's position at its centre:",
     raw_message: "The whole message",
 };
 

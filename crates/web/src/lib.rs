@@ -57,8 +57,8 @@ pub struct AppState {
     pub admin_policy: std::sync::Arc<trygg_policy::AdminAuthorizer>,
     /// The audit log's tree and checkpoints.
     pub audit: std::sync::Arc<trygg_store::AuditLog>,
-    /// The map service alarm positions link to, if one is configured.
-    pub alarm_map: Option<alarms::MapUrl>,
+    /// How alarm positions are shown: links, a drawn map.
+    pub alarm_map: alarms::Maps,
     /// The alarm console's live updates.
     pub alarm_events: live::AlarmEvents,
 }
@@ -112,8 +112,15 @@ pub struct RouterOptions {
 pub fn router(state: AppState, options: RouterOptions) -> Router {
     // The login form may send the browser on to an OpenID provider.
     let form_targets = state.auth.methods.form_targets().join(" ");
+    // Alarm pages may draw positions on the configured tile server's tiles.
+    let tiles = state
+        .alarm_map
+        .tiles
+        .as_ref()
+        .map(|t| format!(" {}", t.origin()))
+        .unwrap_or_default();
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; \
          connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' {form_targets}"
     );
     let csp = HeaderValue::from_str(csp.trim_end())

@@ -1138,9 +1138,16 @@ async fn permission_pages_work_and_are_accessible() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_closed() {
     // An alarm operator logs in with BankID and opens the queue; a safety
-    // alarm (sipp, over SIP) appears without a reload by hand; she takes it
-    // and closes it with a note. Every page is checked with axe-core.
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // alarm (sipp, over SIP) with a GPS position appears without a reload
+    // by hand; its page draws the position on the tile server's map; she
+    // takes it and closes it with a note. Every page is checked with axe-core.
+    let tiles = TileServer::start().await;
+    let args = trygg::config::ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        alarm_map_tiles: Some(format!("http://{}/{{z}}/{{x}}/{{y}}.png", tiles.addr)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_configured(Backend::Sqlite, clock(), args, Vec::new()).await;
     let device = crate::alarms::provisioned_with_password(
         &app.store,
         "larm-0001",
@@ -1191,7 +1198,8 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     b.assert_accessible("/alarms (empty)").await;
 
     // The device raises an alarm; the open queue shows it by itself.
-    let body = crate::sip::alarm_body(&device, "B1");
+    let body = crate::sip::alarm_body(&device, "B1")
+        .replace("</mrq>", "<lge><geo>59.329323,18.068581</geo></lge></mrq>");
     let run = crate::sip::sipp(&app, "device.xml", "larm-0001", "hemligt-losen-1", &body).await;
     assert!(run.ok, "{}\n{}", run.output, run.messages);
     b.wait_for(
@@ -1210,6 +1218,27 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     b.click(&format!("#queue h3 a[href='{page}']")).await;
     b.wait_for_path(&page).await;
     b.assert_accessible("/persons/{id}/alarms (received)").await;
+    // The browser fetched the map's tiles (the content security policy let
+    // it), the one holding the position among them.
+    b.wait_for(
+        "the map drawn",
+        "document.querySelectorAll('svg.map image').length === 9",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tiles.fetched().len() < 9 {
+        assert!(
+            Instant::now() < deadline,
+            "tiles fetched: {:?}",
+            tiles.fetched()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        tiles.fetched().contains(&"/16/36057/19273.png".to_owned()),
+        "{:?}",
+        tiles.fetched()
+    );
     b.click("form[action$='/take'] button").await;
     b.wait_for(
         "the alarm taken",
@@ -1237,4 +1266,66 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     b.wait_for_path("/alarms/mine?lang=sv").await;
     assert!(b.text().await.contains("Du har inga larm att åka på."));
     b.assert_accessible("/alarms/mine").await;
+}
+
+/// A tile server for the console's map: answers every GET with a tiny PNG
+/// and remembers the paths asked for.
+struct TileServer {
+    addr: std::net::SocketAddr,
+    fetched: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+/// A 1×1 PNG.
+const TILE_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0x73, 0xf7, 0x0c,
+    0x00, 0x04, 0xee, 0x02, 0x76, 0x47, 0x44, 0x21, 0x06, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+impl TileServer {
+    async fn start() -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fetched = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = fetched.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let mut n = 0;
+                    while !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") && n < buf.len() {
+                        match conn.read(&mut buf[n..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(m) => n += m,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    if let Some(path) = head.split(' ').nth(1) {
+                        seen.lock().unwrap().push(path.to_owned());
+                    }
+                    let mut answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        TILE_PNG.len()
+                    )
+                    .into_bytes();
+                    answer.extend_from_slice(&TILE_PNG);
+                    let _ = conn.write_all(&answer).await;
+                });
+            }
+        });
+        Self {
+            addr,
+            fetched,
+            _task: task,
+        }
+    }
+
+    fn fetched(&self) -> Vec<String> {
+        self.fetched.lock().unwrap().clone()
+    }
 }

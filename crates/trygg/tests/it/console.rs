@@ -95,11 +95,13 @@ on_both_backends! {
     }
 
     async fn a_gps_alarm_shows_what_the_device_said_and_where(backend) {
-        // With a map service configured, the position links to it; the
-        // coordinates and a geo: link are always there.
+        // With a map service configured, the position links to it; with a
+        // tile server, it is drawn on its map; the coordinates and a geo:
+        // link are always there.
         let args = trygg::config::ServeArgs {
             listen: Some("127.0.0.1:0".into()),
             alarm_map_url: Some("https://karta.example.se/?lat={lat}&lon={lon}".into()),
+            alarm_map_tiles: Some("https://tiles.example.se/{z}/{x}/{y}.png".into()),
             ..Default::default()
         };
         let app = TestApp::spawn_configured(backend, clock(), args, Vec::new()).await;
@@ -113,7 +115,19 @@ on_both_backends! {
         };
         app.store.record_alarm(&device, &gps).await.unwrap();
         let op = As::new(&app, Account::Staff { tenant: device.tenant, staff: operator }).await;
-        let page = op.get(&format!("/persons/{}/alarms", device.person)).await.text().await.unwrap();
+        let response = op.get(&format!("/persons/{}/alarms", device.person)).await;
+        // Images from the tile server are allowed, and nothing else is.
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self' data: https://tiles.example.se;"), "{csp}");
+        assert!(!csp.contains("karta.example.se"), "{csp}");
+        let page = response.text().await.unwrap();
+        // The tile holding the position (zoom 16) is in the map, which the
+        // marker marks in its middle.
+        let map = page.split("<svg class=\"map\"").nth(1).expect("a map is drawn").split("</svg>").next().unwrap();
+        assert!(map.contains("aria-label=\"Karta med larmets position, mitt i bilden: 59.329323,18.068581\""), "{map}");
+        assert_eq!(map.matches("<image ").count(), 9, "{map}");
+        assert!(map.contains("href=\"https://tiles.example.se/16/36057/19273.png\" x=\"168\" y=\"63\""), "{map}");
+        assert!(map.contains("<circle class=\"marker\" cx=\"240\" cy=\"160\""), "{map}");
         for shown in ["Larmet säger</dt><dd>Fall", "Enhet</dt><dd>Falllarm arm", "Plats</dt><dd>Ute, Storgatan",
                       "59.329323,18.068581", "bestämd 2026-05-04 03:12", "href=\"geo:59.329323,18.068581\"",
                       "href=\"https://karta.example.se/?lat=59.329323&#38;lon=18.068581\""] {
