@@ -496,6 +496,22 @@ pub async fn script() -> Response {
     )
 }
 
+/// `GET /sw.js`: the service worker that shows alarm notifications on "my
+/// alarms". At the root, so that its scope covers the page; it caches
+/// nothing.
+pub async fn service_worker() -> Response {
+    let mut r = crate::pages::static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/sw.js"),
+    );
+    // A new version is taken at the next visit, not an hour later.
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    r
+}
+
 /// Routes of the console.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -503,6 +519,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alarms/events", get(events))
         .route("/alarms/mine", get(mine))
         .route("/static/alarms.js", get(script))
+        .route("/sw.js", get(service_worker))
         .route("/persons/{id}/alarms", get(person))
         .route("/persons/{id}/alarms/{alarm}/take", post(take))
         .route("/persons/{id}/alarms/{alarm}/dispatch", post(dispatch))

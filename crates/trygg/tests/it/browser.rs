@@ -1246,6 +1246,79 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     )
     .await;
     b.assert_accessible("/persons/{id}/alarms (taken)").await;
+
+    // He keeps "my alarms" open on his phone, notifications allowed; the
+    // alarm is sent to him (from another of his sessions): the page
+    // notifies him, saying nothing of who or where.
+    let section = b
+        .exec(
+            "return document.querySelector('section.alarm').id;",
+            json!([]),
+        )
+        .await;
+    let alarm = section
+        .as_str()
+        .unwrap()
+        .trim_start_matches("alarm-")
+        .to_owned();
+    b.cmd(
+        "POST",
+        "/permissions",
+        json!({ "descriptor": { "name": "notifications" }, "state": "granted" }),
+    )
+    .await;
+    b.goto(&app.localhost_url("/alarms/mine")).await;
+    b.wait_for(
+        "notifications offered as on",
+        "document.getElementById('notify-on') && !document.getElementById('notify-on').hidden",
+    )
+    .await;
+    let phone = As::new(
+        &app,
+        Account::Staff {
+            tenant: device.tenant,
+            staff,
+        },
+    )
+    .await;
+    let sent = phone
+        .form(
+            &format!("{page}/{alarm}/dispatch"),
+            &[("staff", &staff.to_string())],
+        )
+        .await;
+    assert_eq!(sent.status(), 303);
+    let deadline = Instant::now() + WAIT;
+    let notifications = loop {
+        let shown = b
+            .exec_async(
+                "const done = arguments[arguments.length - 1];\
+                 navigator.serviceWorker.ready\
+                   .then(r => r.getNotifications())\
+                   .then(ns => done(ns.map(n => [n.title, n.body, n.tag])), e => done(String(e)));",
+                json!([]),
+            )
+            .await;
+        if shown.as_array().is_some_and(|a| !a.is_empty()) {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "no notification: {shown}");
+        tokio::time::sleep(POLL).await;
+    };
+    assert_eq!(
+        notifications,
+        json!([[
+            "Nytt larm att åka på",
+            "Öppna Trygg för att se vem och var.",
+            format!("alarm-{alarm}")
+        ]])
+    );
+    assert!(
+        b.text().await.contains("Greta Lind"),
+        "the page shows the alarm"
+    );
+    b.goto(&app.localhost_url(&page)).await;
+    b.wait_for_path(&page).await;
     submit_text(
         &b,
         "textarea[name=note]",

@@ -805,6 +805,8 @@ const NOT_PERSONAL: &[&str] = &[
     "/static/bankid.js",
     "/static/passkey.js",
     "/static/alarms.js",
+    // The notification service worker: the same script for everyone.
+    "/sw.js",
     // Says only that something changed; the page then decides again.
     "/alarms/events",
     "/login/bankid",
