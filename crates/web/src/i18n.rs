@@ -653,6 +653,9 @@ pub struct AlarmTexts {
     /// A notification's title and text: no name, no address (they show on
     /// a locked phone).
     pub notify_title: &'static str,
+    /// An alarm new in the queue; one escalated (waiting too long).
+    pub notify_queued: &'static str,
+    pub notify_escalated: &'static str,
     pub notify_body: &'static str,
     pub person_title: &'static str,
     pub about_person: &'static str,
@@ -707,6 +710,8 @@ pub static ALARMS_SV: AlarmTexts = AlarmTexts {
     notify_on: "Du aviseras om nya larm på den här enheten medan sidan är öppen.",
     notify_blocked: "Aviseringar är avstängda för Trygg i webbläsaren. Slå på dem i webbläsarens inställningar för att aviseras om nya larm.",
     notify_title: "Nytt larm att åka på",
+    notify_queued: "Nytt larm i kön",
+    notify_escalated: "Larm har väntat för länge",
     notify_body: "Öppna Trygg för att se vem och var.",
     person_title: "Personens larm",
     about_person: "Personens översikt och dokumentation",
@@ -760,6 +765,8 @@ pub static ALARMS_EN: AlarmTexts = AlarmTexts {
     notify_on: "You are notified of new alarms on this device while this page is open.",
     notify_blocked: "Notifications are off for Trygg in the browser. Turn them on in the browser's settings to be notified of new alarms.",
     notify_title: "New alarm to go to",
+    notify_queued: "New alarm in the queue",
+    notify_escalated: "An alarm has waited too long",
     notify_body: "Open Trygg to see who and where.",
     person_title: "The person's alarms",
     about_person: "The person's overview and documentation",

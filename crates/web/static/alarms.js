@@ -3,26 +3,28 @@
 // server decides again what this user may see. The stream starts from the
 // state the page was rendered after, so nothing in between is missed.
 //
-// On "my alarms" (a home-care worker's phone), an alarm that was not on the
-// page before raises a notification through the service worker (/sw.js):
-// a fixed title and text, no name or address, since they show on a locked
-// screen. Asked for with a button, never on load.
+// An item the page marks `data-notify` (an untaken or escalated alarm in
+// the queue, an alarm sent to me on "my alarms") that was not on the page
+// before raises a notification through the service worker (/sw.js), with
+// the item's fixed title and the page's fixed text: no name or address,
+// since they show on a locked screen. Asked for with a button, never on load.
 (function () {
   "use strict";
   var script = document.currentScript;
   var data = (script && script.dataset) || {};
 
   function notifyNew(registration) {
-    var shown = Array.prototype.map.call(
-      document.querySelectorAll("#mine li.alarm[id]"), function (li) { return li.id; });
-    var key = "trygg-mine-shown";
+    var items = document.querySelectorAll("[data-notify-key]");
+    var shown = Array.prototype.map.call(items, function (el) { return el.dataset.notifyKey; });
+    var key = "trygg-notified:" + window.location.pathname;
     var before = null;
     try { before = JSON.parse(window.sessionStorage.getItem(key)); } catch (e) { before = null; }
     try { window.sessionStorage.setItem(key, JSON.stringify(shown)); } catch (e) { /* private mode */ }
     if (!Array.isArray(before) || !registration || Notification.permission !== "granted") { return; }
-    shown.forEach(function (id) {
+    Array.prototype.forEach.call(items, function (el) {
+      var id = el.dataset.notifyKey;
       if (before.indexOf(id) >= 0) { return; }
-      registration.showNotification(data.notifyTitle, {
+      registration.showNotification(el.dataset.notify, {
         body: data.notifyBody,
         tag: id,
         renotify: true,
@@ -53,7 +55,7 @@
     show();
   }
 
-  if (data.notifyTitle && "Notification" in window && "serviceWorker" in navigator) {
+  if (data.notifyBody && "Notification" in window && "serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {

@@ -1,5 +1,5 @@
 // Trygg's service worker: it only shows alarm notifications (see
-// alarms.js) and opens "my alarms" when one is tapped. It caches nothing and
+// alarms.js) and, when one is tapped, brings back the page that raised it. It caches nothing and
 // sees no request: pages with personal data never stay on the device.
 "use strict";
 
@@ -9,8 +9,9 @@ self.addEventListener("activate", function (event) { event.waitUntil(self.client
 self.addEventListener("notificationclick", function (event) {
   event.notification.close();
   event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (windows) {
+    var pages = ["/alarms", "/alarms/mine"];
     for (var i = 0; i < windows.length; i++) {
-      if (new URL(windows[i].url).pathname === "/alarms/mine" && "focus" in windows[i]) {
+      if (pages.indexOf(new URL(windows[i].url).pathname) >= 0 && "focus" in windows[i]) {
         return windows[i].focus();
       }
     }

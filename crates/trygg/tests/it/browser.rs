@@ -236,6 +236,28 @@ impl Browser {
             .await;
     }
 
+    /// The notifications the page's service worker shows (title, text,
+    /// tag), once there is at least one (at most [`WAIT`]).
+    async fn notifications(&self) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let shown = self
+                .exec_async(
+                    "const done = arguments[arguments.length - 1];\
+                     navigator.serviceWorker.ready\
+                       .then(r => r.getNotifications())\
+                       .then(ns => done(ns.map(n => [n.title, n.body, n.tag])), e => done(String(e)));",
+                    json!([]),
+                )
+                .await;
+            if shown.as_array().is_some_and(|a| !a.is_empty()) {
+                return shown;
+            }
+            assert!(Instant::now() < deadline, "no notification: {shown}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Waits (at most [`WAIT`]) until the script returns something truthy.
     async fn wait_for(&self, what: &str, condition: &str) {
         let deadline = Instant::now() + WAIT;
@@ -1192,9 +1214,21 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     let b = Browser::start().await;
     let order = start_bankid_as(&app, &b, "staff").await;
     finish_bankid(&app, &b, &order, &olle).await;
+    // Notifications allowed on this device (the page asks with a button).
+    b.cmd(
+        "POST",
+        "/permissions",
+        json!({ "descriptor": { "name": "notifications" }, "state": "granted" }),
+    )
+    .await;
     b.click("a[href='/alarms']").await;
     b.wait_for_path("/alarms").await;
     assert!(b.text().await.contains("Inga öppna larm"));
+    b.wait_for(
+        "notifications offered as on",
+        "document.getElementById('notify-on') && !document.getElementById('notify-on').hidden",
+    )
+    .await;
     b.assert_accessible("/alarms (empty)").await;
 
     // The device raises an alarm; the open queue shows it by itself.
@@ -1211,6 +1245,21 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     assert!(
         text.contains("Greta Lind") && text.contains("Ej taget"),
         "{text}"
+    );
+    // The operator's device is notified of it, with nothing of who or where.
+    let queued = b
+        .exec(
+            "return document.querySelector('#queue li.alarm').id;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        b.notifications().await,
+        json!([[
+            "Nytt larm i kön",
+            "Öppna Trygg för att se vem och var.",
+            queued
+        ]])
     );
     b.assert_accessible("/alarms (an untaken alarm)").await;
 
@@ -1261,12 +1310,6 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         .unwrap()
         .trim_start_matches("alarm-")
         .to_owned();
-    b.cmd(
-        "POST",
-        "/permissions",
-        json!({ "descriptor": { "name": "notifications" }, "state": "granted" }),
-    )
-    .await;
     b.goto(&app.localhost_url("/alarms/mine")).await;
     b.wait_for(
         "notifications offered as on",
@@ -1288,25 +1331,14 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         )
         .await;
     assert_eq!(sent.status(), 303);
-    let deadline = Instant::now() + WAIT;
-    let notifications = loop {
-        let shown = b
-            .exec_async(
-                "const done = arguments[arguments.length - 1];\
-                 navigator.serviceWorker.ready\
-                   .then(r => r.getNotifications())\
-                   .then(ns => done(ns.map(n => [n.title, n.body, n.tag])), e => done(String(e)));",
-                json!([]),
-            )
-            .await;
-        if shown.as_array().is_some_and(|a| !a.is_empty()) {
-            break shown;
-        }
-        assert!(Instant::now() < deadline, "no notification: {shown}");
-        tokio::time::sleep(POLL).await;
-    };
+    // Same tag: it takes the place of the queue's notification of it.
+    b.wait_for(
+        "the notification of the alarm sent to him",
+        "document.querySelector('#mine li.alarm')",
+    )
+    .await;
     assert_eq!(
-        notifications,
+        b.notifications().await,
         json!([[
             "Nytt larm att åka på",
             "Öppna Trygg för att se vem och var.",
