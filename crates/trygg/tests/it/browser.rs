@@ -1371,6 +1371,31 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
     b.wait_for_path("/alarms/mine?lang=sv").await;
     assert!(b.text().await.contains("Du har inga larm att åka på."));
     b.assert_accessible("/alarms/mine").await;
+    // Not yet asked: the button asks; refused: the page says how to turn
+    // notifications on, and nothing more is asked.
+    for (state, shown, hidden) in [
+        ("prompt", "notify-ask", "notify-blocked"),
+        ("denied", "notify-blocked", "notify-ask"),
+    ] {
+        b.cmd(
+            "POST",
+            "/permissions",
+            json!({ "descriptor": { "name": "notifications" }, "state": state }),
+        )
+        .await;
+        b.goto(&app.localhost_url("/alarms/mine")).await;
+        b.wait_for(
+            &format!("{shown} shown when notifications are {state}"),
+            &format!(
+                "!document.getElementById('{shown}').hidden && \
+                 document.getElementById('{hidden}').hidden && \
+                 document.getElementById('notify-on').hidden"
+            ),
+        )
+        .await;
+        b.assert_accessible(&format!("/alarms/mine (notifications {state})"))
+            .await;
+    }
 }
 
 /// A tile server for the console's map: answers every GET with a tiny PNG
