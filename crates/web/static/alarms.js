@@ -7,7 +7,8 @@
 // the queue, an alarm sent to me on "my alarms") that was not on the page
 // before raises a notification through the service worker (/sw.js), with
 // the item's fixed title and the page's fixed text: no name or address,
-// since they show on a locked screen. Asked for with a button, never on load.
+// since they show on a locked screen. A notification of an item the page no
+// longer shows is closed. Asked for with a button, never on load.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -20,7 +21,16 @@
     var before = null;
     try { before = JSON.parse(window.sessionStorage.getItem(key)); } catch (e) { before = null; }
     try { window.sessionStorage.setItem(key, JSON.stringify(shown)); } catch (e) { /* private mode */ }
-    if (!Array.isArray(before) || !registration || Notification.permission !== "granted") { return; }
+    if (!registration || Notification.permission !== "granted") { return; }
+    // This page's notifications of what it no longer shows (taken by a
+    // colleague, closed, escalated since) are stale: gone.
+    var scope = data.notifyScope || "";
+    registration.getNotifications().then(function (open) {
+      open.forEach(function (n) {
+        if (scope && n.tag.indexOf(scope) === 0 && shown.indexOf(n.tag) < 0) { n.close(); }
+      });
+    });
+    if (!Array.isArray(before)) { return; }
     Array.prototype.forEach.call(items, function (el) {
       var id = el.dataset.notifyKey;
       if (before.indexOf(id) >= 0) { return; }

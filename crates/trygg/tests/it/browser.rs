@@ -237,8 +237,8 @@ impl Browser {
     }
 
     /// The notifications the page's service worker shows (title, text,
-    /// tag), once there is at least one (at most [`WAIT`]).
-    async fn notifications(&self) -> Value {
+    /// tag), once there are `count` of them (at most [`WAIT`]).
+    async fn notifications(&self, count: usize) -> Value {
         let deadline = Instant::now() + WAIT;
         loop {
             let shown = self
@@ -250,10 +250,13 @@ impl Browser {
                     json!([]),
                 )
                 .await;
-            if shown.as_array().is_some_and(|a| !a.is_empty()) {
+            if shown.as_array().is_some_and(|a| a.len() == count) {
                 return shown;
             }
-            assert!(Instant::now() < deadline, "no notification: {shown}");
+            assert!(
+                Instant::now() < deadline,
+                "not {count} notifications: {shown}"
+            );
             tokio::time::sleep(POLL).await;
         }
     }
@@ -1254,11 +1257,11 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         )
         .await;
     assert_eq!(
-        b.notifications().await,
+        b.notifications(1).await,
         json!([[
             "Nytt larm i kön",
             "Öppna Trygg för att se vem och var.",
-            queued
+            format!("queue-{}", queued.as_str().unwrap())
         ]])
     );
     b.assert_accessible("/alarms (an untaken alarm)").await;
@@ -1310,6 +1313,10 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         .unwrap()
         .trim_start_matches("alarm-")
         .to_owned();
+    // Taken, it is no news in the queue: its notification goes.
+    b.goto(&app.localhost_url("/alarms")).await;
+    b.wait_for_path("/alarms").await;
+    assert_eq!(b.notifications(0).await, json!([]));
     b.goto(&app.localhost_url("/alarms/mine")).await;
     b.wait_for(
         "notifications offered as on",
@@ -1331,18 +1338,17 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         )
         .await;
     assert_eq!(sent.status(), 303);
-    // Same tag: it takes the place of the queue's notification of it.
     b.wait_for(
         "the notification of the alarm sent to him",
         "document.querySelector('#mine li.alarm')",
     )
     .await;
     assert_eq!(
-        b.notifications().await,
+        b.notifications(1).await,
         json!([[
             "Nytt larm att åka på",
             "Öppna Trygg för att se vem och var.",
-            format!("alarm-{alarm}")
+            format!("mine-alarm-{alarm}")
         ]])
     );
     assert!(

@@ -33,7 +33,7 @@ on_both_backends! {
         assert!(queue.contains(&format!("/persons/{}/alarms", device.person)), "{queue}");
         assert!(queue.contains("class=\"alarm received\"") && queue.contains("Ej taget"), "{queue}");
         // An untaken alarm notifies (with a fixed text, no name).
-        assert!(queue.contains(&format!("data-notify=\"Nytt larm i kön\" data-notify-key=\"alarm-{alarm}\"")), "{queue}");
+        assert!(queue.contains(&format!("data-notify=\"Nytt larm i kön\" data-notify-key=\"queue-alarm-{alarm}\"")), "{queue}");
         assert!(!queue.contains("Eskalerat"), "{queue}");
         // A technical alarm of the same person is listed apart, below.
         let technical = IncomingAlarm { kind: AlarmKind::Technical, status_code: Some(16), ..incoming("T1") };
@@ -50,7 +50,7 @@ on_both_backends! {
         let queue = op.get("/alarms").await.text().await.unwrap();
         assert!(queue.contains("Eskalerat: väntar för länge"), "{queue}");
         // Its escalation is news of its own.
-        assert!(queue.contains(&format!("data-notify=\"Larm har väntat för länge\" data-notify-key=\"alarm-{alarm}-escalated\"")), "{queue}");
+        assert!(queue.contains(&format!("data-notify=\"Larm har väntat för länge\" data-notify-key=\"queue-alarm-{alarm}-escalated\"")), "{queue}");
         // Staff of another unit, without a care relationship, see nothing of it.
         let theirs = outsider.get("/alarms").await.text().await.unwrap();
         assert!(!theirs.contains("Greta") && theirs.contains("Inga öppna larm"), "{theirs}");
