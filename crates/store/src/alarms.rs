@@ -683,12 +683,7 @@ impl Store {
     ) -> Result<Recorded> {
         let (tenant, person) = (device.tenant, device.person);
         if let Some((key_id, key)) = self.remembered_keys.get(tenant, person, self.clock.now()) {
-            let sealed = SealedAlarm::new(self.clock.as_ref(), &key_id, &key, incoming.request)?;
-            match self
-                .alarms
-                .write(AlarmRow::new(device, incoming, sealed))
-                .await
-            {
+            match self.write_sealed(device, incoming, &key_id, &key).await {
                 Ok(recorded) => return Ok(recorded),
                 // Erased or otherwise refused: read the key afresh and try
                 // once more (the insert is idempotent by `(device, ref)`).
@@ -699,14 +694,24 @@ impl Store {
             }
         }
         let (key_id, key) = self.person_key_and_id(tenant, person).await?;
-        let sealed = SealedAlarm::new(self.clock.as_ref(), &key_id, &key, incoming.request)?;
-        let recorded = self
-            .alarms
-            .write(AlarmRow::new(device, incoming, sealed))
-            .await?;
+        let recorded = self.write_sealed(device, incoming, &key_id, &key).await?;
         self.remembered_keys
             .remember(tenant, person, key_id, Arc::new(key), self.clock.now());
         Ok(recorded)
+    }
+
+    /// Seals the alarm under `key` and writes it (group-committed).
+    async fn write_sealed(
+        &self,
+        device: &Device,
+        incoming: &IncomingAlarm<'_>,
+        key_id: &str,
+        key: &DataKey,
+    ) -> Result<Recorded> {
+        let sealed = SealedAlarm::new(self.clock.as_ref(), key_id, key, incoming.request)?;
+        self.alarms
+            .write(AlarmRow::new(device, incoming, sealed))
+            .await
     }
 
     /// The devices reported silent and not heard since (few: found through
