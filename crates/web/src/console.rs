@@ -51,11 +51,20 @@ struct Place {
     fixed: String,
     geo_uri: String,
     map_link: Option<String>,
-    /// The tiles of a map drawn around it, if a tile server is configured,
-    /// the map's size and its centre (the position).
+    /// The tiles of a map drawn around it, if a tile server is configured.
     tiles: Vec<alarms::Tile>,
-    size: (i64, i64),
-    centre: (i64, i64),
+}
+
+impl Place {
+    /// The drawn map's width and height.
+    fn size(&self) -> (i64, i64) {
+        alarms::MAP_SIZE
+    }
+
+    /// The drawn map's centre: the position.
+    fn centre(&self) -> (i64, i64) {
+        (alarms::MAP_SIZE.0 / 2, alarms::MAP_SIZE.1 / 2)
+    }
 }
 
 fn local(rfc3339: &str) -> String {
@@ -87,8 +96,6 @@ fn shown(a: &'static AlarmTexts, maps: &alarms::Maps, v: AlarmView) -> Shown {
             geo_uri: format!("geo:{}", p.coordinates()),
             map_link: maps.link.as_ref().map(|m| m.link(&p)),
             tiles: maps.tiles.as_ref().map(|t| t.draw(&p)).unwrap_or_default(),
-            size: alarms::MAP_SIZE,
-            centre: (alarms::MAP_SIZE.0 / 2, alarms::MAP_SIZE.1 / 2),
         });
     }
     Shown {
@@ -496,9 +503,9 @@ pub async fn script() -> Response {
     )
 }
 
-/// `GET /sw.js`: the service worker that shows alarm notifications on "my
-/// alarms". At the root, so that its scope covers the page; it caches
-/// nothing.
+/// `GET /sw.js`: the service worker that shows the queue's and "my
+/// alarms"' notifications. At the root, so that its scope covers both
+/// pages; it caches nothing.
 pub async fn service_worker() -> Response {
     let mut r = crate::pages::static_file(
         "text/javascript; charset=utf-8",

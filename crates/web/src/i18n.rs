@@ -647,13 +647,14 @@ pub struct AlarmTexts {
     pub live: &'static str,
     /// The button that asks the browser for permission to notify.
     pub notify_ask: &'static str,
-    /// Said once notifications are on (or refused in the browser).
+    /// Said once notifications are on.
     pub notify_on: &'static str,
+    /// Said when the browser refuses them: how to turn them on.
     pub notify_blocked: &'static str,
-    /// A notification's title and text: no name, no address (they show on
-    /// a locked phone).
+    /// Notification titles, and the one text under them: no name, no
+    /// address (they show on a locked phone). An alarm sent to me; one new
+    /// in the queue; one escalated (waiting too long).
     pub notify_title: &'static str,
-    /// An alarm new in the queue; one escalated (waiting too long).
     pub notify_queued: &'static str,
     pub notify_escalated: &'static str,
     pub notify_body: &'static str,

@@ -1,6 +1,7 @@
 // Trygg's service worker: it only shows alarm notifications (see
-// alarms.js) and, when one is tapped, brings back the page that raised it. It caches nothing and
-// sees no request: pages with personal data never stay on the device.
+// alarms.js) and, when one is tapped, brings back the page that raised it.
+// It caches nothing and sees no request: pages with personal data never
+// stay on the device.
 "use strict";
 
 self.addEventListener("install", function () { self.skipWaiting(); });

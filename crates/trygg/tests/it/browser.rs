@@ -261,6 +261,15 @@ impl Browser {
         }
     }
 
+    /// Waits until exactly one notification shows: `title` over the fixed
+    /// text, with `tag`, and nothing else.
+    async fn assert_notified(&self, title: &str, tag: &str) {
+        assert_eq!(
+            self.notifications(1).await,
+            json!([[title, "Öppna Trygg för att se vem och var.", tag]])
+        );
+    }
+
     /// Waits (at most [`WAIT`]) until the script returns something truthy.
     async fn wait_for(&self, what: &str, condition: &str) {
         let deadline = Instant::now() + WAIT;
@@ -1256,14 +1265,11 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
             json!([]),
         )
         .await;
-    assert_eq!(
-        b.notifications(1).await,
-        json!([[
-            "Nytt larm i kön",
-            "Öppna Trygg för att se vem och var.",
-            format!("queue-{}", queued.as_str().unwrap())
-        ]])
-    );
+    b.assert_notified(
+        "Nytt larm i kön",
+        &format!("queue-{}", queued.as_str().unwrap()),
+    )
+    .await;
     b.assert_accessible("/alarms (an untaken alarm)").await;
 
     let page = format!("/persons/{}/alarms", device.person);
@@ -1343,14 +1349,8 @@ async fn an_alarm_sent_by_sipp_appears_live_in_the_console_and_is_taken_and_clos
         "document.querySelector('#mine li.alarm')",
     )
     .await;
-    assert_eq!(
-        b.notifications(1).await,
-        json!([[
-            "Nytt larm att åka på",
-            "Öppna Trygg för att se vem och var.",
-            format!("mine-alarm-{alarm}")
-        ]])
-    );
+    b.assert_notified("Nytt larm att åka på", &format!("mine-alarm-{alarm}"))
+        .await;
     assert!(
         b.text().await.contains("Greta Lind"),
         "the page shows the alarm"
