@@ -58,12 +58,6 @@ fn setup() {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (chromedriver has no `--port=0`).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A headless Chromium session behind its own chromedriver; both end when dropped.
 struct Browser {
     http: reqwest::Client,

@@ -221,6 +221,16 @@ impl Drop for TestDb {
 }
 
 /// A clock at [`start_time`].
+/// A free TCP port on 127.0.0.1, for a program that cannot be told to
+/// take port 0 and say which it got (chromedriver, a provider, Mosquitto).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn clock() -> ManualClock {
     ManualClock::new(start_time())
 }

@@ -80,13 +80,6 @@ impl Broker {
         assert!(out.status.success(), "{}", stderr(&out));
         let acl = dir.path().join("acl");
         write_private(&acl, &stdout(&out));
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
         let (port, ingest_port) = (free_port(), free_port());
         // The broker's certificate, from a CA of the test's own.
         let tls = dir.path().join("tls");

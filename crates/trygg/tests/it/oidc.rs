@@ -69,14 +69,6 @@ async fn clock_of(issuer: &str) -> ManualClock {
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 on_both_backends! {
     async fn citizens_log_in_through_an_openid_provider(backend) {
         let port = free_port();
